@@ -1,0 +1,81 @@
+package dev.ditspark.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * The stateless tensor functions the model is written with (the counterpart of torch.nn.functional).
+ *
+ * <p>Two DJL facts shape this class. (1) libtorch results attach to the first operand's manager, so each
+ * function is called on the activation, never on a parameter, and intermediates die with the caller's
+ * scope. (2) DJL's {@code NDArray.mul(Number)} and friends, and {@code Activation.swish}, hand libtorch
+ * a scalar that Java may free before backward runs: gradients then read freed memory. Every scalar here
+ * is therefore a tensor owned by the activation's manager ({@link #scalar}).
+ */
+public final class Functional {
+    private Functional() {
+    }
+
+    /** A 0-d tensor of {@code x}'s dtype and device, owned by {@code x}'s manager (lives as long as the step). */
+    public static NDArray scalar(NDArray x, double v) {
+        NDManager m = x.getManager();
+        NDArray s = m.create((float) v);
+        return x.getDataType() == DataType.FLOAT32 ? s : s.toType(x.getDataType(), false);
+    }
+
+    /** y = x·Wᵀ + b over the last dimension; W is (out, in) as in PyTorch. */
+    public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+    }
+
+    /** LayerNorm over the last dimension without affine parameters (the spec's eps 1e-6, no keys). */
+    public static NDArray layerNorm(NDArray x, float eps) {
+        long d = x.getShape().get(x.getShape().dimension() - 1);
+        NDManager m = x.getManager();
+        NDArray ones = m.ones(new Shape(d), x.getDataType());
+        NDArray zeros = m.zeros(new Shape(d), x.getDataType());
+        return x.getNDArrayInternal().layerNorm(x, new Shape(d), ones, zeros, eps).singletonOrThrow();
+    }
+
+    /** SiLU as x·sigmoid(x): DJL's swish keeps a freed scalar (see class comment). */
+    public static NDArray silu(NDArray x) {
+        return x.mul(x.getNDArrayInternal().sigmoid());
+    }
+
+    /** GELU with the tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))). DJL has only the erf form. */
+    public static NDArray geluTanh(NDArray x) {
+        NDArray inner = x.add(x.mul(x).mul(x).mul(scalar(x, 0.044715))).mul(scalar(x, Math.sqrt(2.0 / Math.PI)));
+        return x.mul(scalar(x, 0.5)).mul(inner.tanh().add(scalar(x, 1.0)));
+    }
+
+    /**
+     * modulate(h, shift, scale) = h·(1 + scale) + shift, broadcast over tokens: h is (N, T, D), shift and
+     * scale are (N, D).
+     */
+    public static NDArray modulate(NDArray h, NDArray shift, NDArray scale) {
+        return h.mul(scale.expandDims(1).add(scalar(h, 1.0))).add(shift.expandDims(1));
+    }
+
+    /** 2-D convolution with kernel = stride = p and no padding (the patch embedding). */
+    public static NDArray patchConv(NDArray x, NDArray weight, NDArray bias, int p) {
+        return x.getNDArrayInternal()
+                .convolution(x, weight, bias, new Shape(p, p), new Shape(0, 0), new Shape(1, 1), 1)
+                .singletonOrThrow();
+    }
+
+    /** Rows of {@code table} picked by the int64 {@code indices}, attached to the indices' manager. */
+    public static NDArray embedding(NDArray indices, NDArray table) {
+        return indices.getNDArrayInternal()
+                .embedding(indices, table, ai.djl.ndarray.types.SparseFormat.DENSE)
+                .singletonOrThrow();
+    }
+
+    /** softmax(q·kᵀ/√d)·v over (N, heads, T, d) tensors, written out: DJL has no fused attention. */
+    public static NDArray attention(NDArray q, NDArray k, NDArray v) {
+        long headDim = q.getShape().get(3);
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scalar(q, 1.0 / Math.sqrt(headDim)));
+        return scores.softmax(-1).matMul(v);
+    }
+}

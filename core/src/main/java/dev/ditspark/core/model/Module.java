@@ -1,0 +1,76 @@
+package dev.ditspark.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.random.RandomGenerator;
+
+/**
+ * A piece of the model that owns named parameters and child pieces, so that the flattened dotted names
+ * are exactly the reference state_dict keys ({@code blocks.3.attn.qkv.weight}).
+ *
+ * <p>Shapes are known at construction; values are created by {@link #initialize} or loaded from weights.
+ * Forward passes are written so every intermediate attaches to the activation's manager, never to the
+ * parameters' (libtorch results attach to the first operand's manager).
+ */
+public abstract class Module {
+    private final Map<String, Parameter> params = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+
+    protected final Parameter parameter(String name, Init init, long... shape) {
+        return register(new Parameter(name, new Shape(shape), init, true));
+    }
+
+    /** A state_dict entry that is never trained (the reference's requires_grad=False parameter). */
+    protected final Parameter fixed(String name, float[] values, long... shape) {
+        return register(new Parameter(name, new Shape(shape), Init.fixed(values), false));
+    }
+
+    private Parameter register(Parameter p) {
+        if (params.putIfAbsent(p.name(), p) != null) {
+            throw new IllegalStateException("duplicate parameter " + p.name());
+        }
+        return p;
+    }
+
+    protected final <M extends Module> M child(String name, M module) {
+        if (children.putIfAbsent(name, module) != null) {
+            throw new IllegalStateException("duplicate child " + name);
+        }
+        return module;
+    }
+
+    /** All parameters with their full dotted names, in registration order. */
+    public final Map<String, Parameter> namedParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collect("", out);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void collect(String prefix, Map<String, Parameter> out) {
+        params.forEach((n, p) -> out.put(prefix + n, p));
+        children.forEach((n, m) -> m.collect(prefix + n + ".", out));
+    }
+
+    /** Number of scalars in the state_dict (trainable and fixed). */
+    public final long parameterCount() {
+        return namedParameters().values().stream().mapToLong(Parameter::size).sum();
+    }
+
+    /** Creates every value on {@code manager} from its initialiser, in state_dict order. */
+    public final void initialize(NDManager manager, RandomGenerator rng) {
+        for (Parameter p : namedParameters().values()) {
+            long n = p.size();
+            if (n > Integer.MAX_VALUE) {
+                throw new IllegalStateException("parameter too large: " + p.name());
+            }
+            float[] data = new float[(int) n];
+            p.init().fill(data, p.shape().getShape(), rng);
+            NDArray value = manager.create(data, p.shape());
+            p.set(value);
+        }
+    }
+}
