@@ -60,6 +60,11 @@ public abstract class Module {
         return namedParameters().values().stream().mapToLong(Parameter::size).sum();
     }
 
+    /** Resets every trainable parameter's accumulated gradient to zero. */
+    public final void zeroGradients() {
+        namedParameters().values().forEach(Parameter::zeroGradient);
+    }
+
     /** Creates every value on {@code manager} from its initialiser, in state_dict order. */
     public final void initialize(NDManager manager, RandomGenerator rng) {
         for (Parameter p : namedParameters().values()) {

@@ -1,6 +1,7 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -52,6 +53,27 @@ public final class Parameter {
 
     public boolean hasValue() {
         return value != null;
+    }
+
+    /**
+     * The accumulated gradient, or null before the first backward. libtorch accumulates into it across
+     * backward passes (gradient accumulation over micro-batches); {@link #zeroGradient} resets it. The
+     * caller closes the returned wrapper (closing it does not free the gradient itself).
+     */
+    public NDArray gradient() {
+        return value().getGradient();
+    }
+
+    /** Sets the accumulated gradient to zero in place (a fill, so a NaN left by a bad step is cleared too). */
+    public void zeroGradient() {
+        if (value != null && trainable) {
+            NDArray g = value.getGradient();
+            if (g != null) {
+                try (g) {
+                    g.set(new NDIndex("..."), 0f);
+                }
+            }
+        }
     }
 
     /** Replaces the value (closing the previous one); the shape must match. */
