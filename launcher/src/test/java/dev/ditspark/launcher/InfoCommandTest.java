@@ -1,0 +1,54 @@
+package dev.ditspark.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class InfoCommandTest {
+
+    private record Result(int code, String out, String err) { }
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = DitCommand.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void tableListsAllTwelveConfigsWithTheSpecCounts() {
+        Result r = run("info");
+        assertEquals(0, r.code(), r.err());
+        String[] expected = {
+            "DiT-S/2 32,963,360", "DiT-S/4 32,945,024", "DiT-S/8 33,148,160",
+            "DiT-B/2 130,512,416", "DiT-B/4 130,475,648", "DiT-B/8 130,881,536",
+            "DiT-L/2 458,102,816", "DiT-L/4 458,053,760", "DiT-L/8 458,594,816",
+            "DiT-XL/2 675,129,632", "DiT-XL/4 675,074,432", "DiT-XL/8 675,683,072"};
+        String squeezed = r.out().replaceAll(" +256 +", " ").replaceAll(" +", " ");
+        for (String e : expected) {
+            assertTrue(squeezed.contains(e), e + " in\n" + r.out());
+        }
+    }
+
+    @Test
+    void oneModelAt512Px() {
+        Result r = run("info", "--model", "DiT-XL/2", "--image-size", "512");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("tokens:                         1024"), r.out());
+        assertTrue(r.out().contains("forward GMACs / image:          524.54"), r.out());
+    }
+
+    @Test
+    void unknownModelIsOneClearLine() {
+        Result r = run("info", "--model", "DiT-Q/2");
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("dit: model: unknown name 'DiT-Q/2'"), r.err());
+    }
+}
