@@ -1,0 +1,76 @@
+package dev.ditspark.core.config;
+
+import static dev.ditspark.core.config.ConfigException.orDefault;
+import static dev.ditspark.core.config.ConfigException.require;
+
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+
+/**
+ * {@code train:} the paper's recipe by default (DIT_SPEC §3): global batch 256, AdamW lr 1e-4, wd 0, betas
+ * (0.9, 0.999), eps 1e-8, EMA 0.9999.
+ *
+ * @param microBatch images per forward pass on one worker; when global_batch / workers is larger, gradients
+ *     are accumulated over several micro-batches (null: no accumulation)
+ */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+public record TrainSpec(
+        Integer globalBatch,
+        Integer microBatch,
+        Long maxSteps,
+        Double lr,
+        Double weightDecay,
+        Double beta1,
+        Double beta2,
+        Double eps,
+        Double emaDecay,
+        Long seed,
+        Integer logEvery,
+        Integer threads,
+        Integer workers) {
+
+    public TrainSpec {
+        globalBatch = orDefault(globalBatch, 256);
+        maxSteps = orDefault(maxSteps, 400_000L);
+        lr = orDefault(lr, 1e-4);
+        weightDecay = orDefault(weightDecay, 0.0);
+        beta1 = orDefault(beta1, 0.9);
+        beta2 = orDefault(beta2, 0.999);
+        eps = orDefault(eps, 1e-8);
+        emaDecay = orDefault(emaDecay, 0.9999);
+        seed = orDefault(seed, 0L);
+        logEvery = orDefault(logEvery, 100);
+        workers = orDefault(workers, 1);
+        require(globalBatch > 0, "train.global_batch", "must be positive, got " + globalBatch);
+        require(workers > 0, "train.workers", "must be positive, got " + workers);
+        require(globalBatch % workers == 0, "train.global_batch",
+                "must split evenly over train.workers " + workers + ", got " + globalBatch);
+        int perWorker = globalBatch / workers;
+        require(microBatch == null || (microBatch > 0 && perWorker % microBatch == 0), "train.micro_batch",
+                "must divide the per-worker batch " + perWorker + ", got " + microBatch);
+        require(maxSteps > 0, "train.max_steps", "must be positive, got " + maxSteps);
+        require(lr > 0, "train.lr", "must be positive, got " + lr);
+        require(weightDecay >= 0, "train.weight_decay", "must not be negative, got " + weightDecay);
+        require(beta1 >= 0 && beta1 < 1, "train.beta1", "must be in [0, 1), got " + beta1);
+        require(beta2 >= 0 && beta2 < 1, "train.beta2", "must be in [0, 1), got " + beta2);
+        require(eps > 0, "train.eps", "must be positive, got " + eps);
+        require(emaDecay >= 0 && emaDecay <= 1, "train.ema_decay", "must be in [0, 1], got " + emaDecay);
+        require(logEvery > 0, "train.log_every", "must be positive, got " + logEvery);
+        require(threads == null || threads > 0, "train.threads", "must be positive, got " + threads);
+    }
+
+    /** Images one worker contributes to each optimizer step. */
+    public int perWorkerBatch() {
+        return globalBatch / workers;
+    }
+
+    /** Images per forward pass on one worker. */
+    public int effectiveMicroBatch() {
+        return microBatch != null ? microBatch : perWorkerBatch();
+    }
+
+    /** Forward/backward passes per optimizer step (gradient accumulation). */
+    public int accumulationSteps() {
+        return perWorkerBatch() / effectiveMicroBatch();
+    }
+}

@@ -1,0 +1,89 @@
+package dev.ditspark.core.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ditspark.core.model.DiTConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RunConfigTest {
+
+    @TempDir
+    Path dir;
+
+    private Path yaml(String text) throws Exception {
+        Path f = dir.resolve("run.yaml");
+        Files.writeString(f, text);
+        return f;
+    }
+
+    private static final String XL = """
+            model: {name: DiT-XL/2, image_size: 256}
+            data: {uri: hdfs://nn/latents/imagenet256}
+            checkpoint: {uri: s3a://bucket/runs/xl2}
+            """;
+
+    @Test
+    void publishedModelWithThePaperRecipeByDefault() throws Exception {
+        RunConfig c = RunConfig.load(yaml(XL), List.of());
+        assertEquals(DiTConfig.named("DiT-XL/2", 256), c.model().toDiTConfig());
+        assertEquals(256, c.train().globalBatch());
+        assertEquals(1e-4, c.train().lr());
+        assertEquals(0.0, c.train().weightDecay());
+        assertEquals(0.9999, c.train().emaDecay());
+        assertEquals(1e-8, c.train().eps());
+        assertEquals("250", c.sample().steps());
+    }
+
+    @Test
+    void overridesAreTypedLikeTheFile() throws Exception {
+        RunConfig c = RunConfig.load(yaml(XL), List.of("train.workers=8", "train.micro_batch=16", "train.lr=2e-4",
+                "model.conditioning=in-context", "sample.cfg_scale=1.5"));
+        assertEquals(8, c.train().workers());
+        assertEquals(32, c.train().perWorkerBatch());
+        assertEquals(2, c.train().accumulationSteps());
+        assertEquals(2e-4, c.train().lr());
+        assertEquals(1.5, c.sample().cfgScale());
+    }
+
+    @Test
+    void customShapeForPixelData() throws Exception {
+        RunConfig c = RunConfig.load(yaml("""
+                model: {input_size: 28, patch_size: 4, hidden_size: 64, depth: 2, num_heads: 4, in_channels: 1, num_classes: 10}
+                data: {uri: file:///tmp/fmnist}
+                checkpoint: {uri: file:///tmp/run}
+                """), List.of());
+        DiTConfig m = c.model().toDiTConfig();
+        assertEquals(49, m.numPatches());
+        assertEquals(2, m.outChannels());
+    }
+
+    @Test
+    void errorsNameTheField() throws Exception {
+        Path f = yaml(XL);
+        assertMessage("train.globl_batch: unknown field", () -> RunConfig.load(f, List.of("train.globl_batch=3")));
+        assertMessage("train.global_batch: must split evenly over train.workers 3",
+                () -> RunConfig.load(f, List.of("train.workers=3")));
+        assertMessage("train.lr: must be positive", () -> RunConfig.load(f, List.of("train.lr=0")));
+        assertMessage("train.max_steps:", () -> RunConfig.load(f, List.of("train.max_steps=lots")));
+        assertMessage("model.name: a published name fixes", () -> RunConfig.load(f, List.of("model.depth=3")));
+        assertMessage("model.image_size:", () -> RunConfig.load(f, List.of("model.image_size=260")));
+        assertMessage("model.conditioning: unknown value 'film'", () -> RunConfig.load(f, List.of("model.conditioning=film")));
+        assertMessage("sample.sampler:", () -> RunConfig.load(f, List.of("sample.sampler=euler")));
+        assertMessage("checkpoint.uri:", () -> RunConfig.load(yaml("model: {name: DiT-S/2}\ndata: {uri: x}\ncheckpoint: {}\n"), List.of()));
+        assertMessage("data: section is missing", () -> RunConfig.load(yaml("model: {name: DiT-S/2}\ncheckpoint: {uri: x}\n"), List.of()));
+        assertMessage("config file " + dir.resolve("nope.yaml") + " does not exist",
+                () -> RunConfig.load(dir.resolve("nope.yaml"), List.of()));
+        assertMessage("override 'train.lr': expected section.field=value", () -> RunConfig.load(f, List.of("train.lr")));
+    }
+
+    private static void assertMessage(String prefix, org.junit.jupiter.api.function.Executable e) {
+        ConfigException ex = assertThrows(ConfigException.class, e);
+        assertTrue(ex.getMessage().startsWith(prefix), "expected '" + prefix + "...' but was: " + ex.getMessage());
+    }
+}
