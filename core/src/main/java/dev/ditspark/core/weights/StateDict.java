@@ -97,16 +97,33 @@ public final class StateDict {
     }
 
     private static SafetensorsWriter writer(Module model, TensorDType dtype, Map<String, String> metadata) {
+        Map<String, NDArray> tensors = new java.util.LinkedHashMap<>();
+        model.namedParameters().forEach((name, p) -> tensors.put(name, p.value()));
+        return writer(tensors, dtype, metadata);
+    }
+
+    /**
+     * A writer for named tensors (EMA weights, optimizer moments) in {@code dtype}; each tensor's bytes are
+     * produced only when the writer reaches it.
+     */
+    public static SafetensorsWriter writer(Map<String, NDArray> tensors, TensorDType dtype, Map<String, String> metadata) {
         if (dtype != TensorDType.F32 && dtype != TensorDType.F16 && dtype != TensorDType.BF16) {
             throw new IllegalArgumentException("dtype: weights are written as F32, F16 or BF16, not " + dtype);
         }
         SafetensorsWriter w = new SafetensorsWriter(metadata);
-        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            NDArray v = e.getValue().value();
-            long[] shape = v.getShape().getShape();
-            w.add(e.getKey(), dtype, shape, () -> encode(v, dtype));
-        }
+        tensors.forEach((name, v) -> w.add(name, dtype, v.getShape().getShape(), () -> encode(v, dtype)));
         return w;
+    }
+
+    /** Reads every tensor of {@code file} whose key starts with {@code prefix} (prefix removed) onto {@code manager}. */
+    public static Map<String, NDArray> readAll(SafetensorsFile file, String prefix, NDManager manager) throws IOException {
+        Map<String, NDArray> out = new java.util.LinkedHashMap<>();
+        for (String key : file.names()) {
+            if (key.startsWith(prefix)) {
+                out.put(key.substring(prefix.length()), read(file, key, manager));
+            }
+        }
+        return out;
     }
 
     /** One tensor's bytes, produced only when the writer reaches it. */
