@@ -1,7 +1,8 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.index.NDIndex;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -64,13 +65,17 @@ public final class Parameter {
         return value().getGradient();
     }
 
-    /** Sets the accumulated gradient to zero in place (a fill, so a NaN left by a bad step is cleared too). */
+    /**
+     * Sets the accumulated gradient to zero in place (libtorch's {@code grad().zero_()}, so a NaN left by a
+     * bad step is cleared too). Not DJL's {@code set(index, 0f)}: that leaves a scalar on the parameter's
+     * manager on every call.
+     */
     public void zeroGradient() {
         if (value != null && trainable) {
-            NDArray g = value.getGradient();
-            if (g != null) {
-                try (g) {
-                    g.set(new NDIndex("..."), 0f);
+            PtNDArray v = (PtNDArray) value;
+            try (PtNDArray g = JniUtils.getGradient(v)) {
+                if (g != null) {
+                    JniUtils.zeroGrad(v);
                 }
             }
         }

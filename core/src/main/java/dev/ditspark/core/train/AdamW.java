@@ -1,0 +1,201 @@
+package dev.ditspark.core.train;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.ditspark.core.model.Module;
+import dev.ditspark.core.model.Parameter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * torch.optim.AdamW (amsgrad and maximize off) over a model's trainable parameters, with torch's
+ * single-tensor update order, so trajectories match PyTorch to float rounding (DIT_SPEC §3).
+ *
+ * <p>All arithmetic stays on the parameters' device as tensor ops; scalars are 0-d float32 tensors on a
+ * per-step manager (never Java {@code Number} operands, whose DJL scalars are freed early), and every
+ * temporary is closed per parameter, so a step leaves nothing behind and needs at most three parameter-sized
+ * temporaries at a time. Call {@link #step()} outside a {@code GradientCollector}. Not thread-safe.
+ */
+public final class AdamW implements AutoCloseable {
+    private static final String EXP_AVG = "exp_avg.";
+    private static final String EXP_AVG_SQ = "exp_avg_sq.";
+
+    private final AdamWConfig config;
+    private final Map<String, Parameter> params = new LinkedHashMap<>();
+    private final NDManager stateManager;
+    private final Map<String, NDArray> expAvg = new LinkedHashMap<>();
+    private final Map<String, NDArray> expAvgSq = new LinkedHashMap<>();
+    private final Map<String, NDArray> state;
+    private long step;
+
+    /**
+     * Optimises every trainable parameter of {@code model} (the fixed {@code pos_embed} is left out). The
+     * model must hold its values, all on one device; the moments are created there as zeros (torch creates
+     * them lazily at the first step, with the same values).
+     */
+    public AdamW(Module model, AdamWConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+        model.namedParameters().forEach((name, p) -> {
+            if (p.trainable()) {
+                params.put(name, p);
+            }
+        });
+        if (params.isEmpty()) {
+            throw new IllegalArgumentException("AdamW: the model has no trainable parameters");
+        }
+        NDArray first = params.values().iterator().next().value();
+        Device device = first.getDevice();
+        params.forEach((name, p) -> {
+            if (!p.value().getDevice().equals(device)) {
+                throw new IllegalArgumentException("AdamW: parameter " + name + " is on " + p.value().getDevice()
+                        + ", the others on " + device);
+            }
+        });
+        stateManager = first.getManager().newSubManager(device);
+        Map<String, NDArray> all = new LinkedHashMap<>();
+        params.forEach((name, p) -> {
+            NDArray m = stateManager.zeros(p.shape(), p.value().getDataType());
+            NDArray v = stateManager.zeros(p.shape(), p.value().getDataType());
+            expAvg.put(name, m);
+            expAvgSq.put(name, v);
+            all.put(EXP_AVG + name, m);
+            all.put(EXP_AVG_SQ + name, v);
+        });
+        state = Collections.unmodifiableMap(all);
+    }
+
+    public AdamWConfig config() {
+        return config;
+    }
+
+    /** Optimizer steps taken so far (torch's per-parameter {@code step}, the same for all parameters). */
+    public long stepCount() {
+        return step;
+    }
+
+    /** Names of the optimised parameters, in state_dict order. */
+    public List<String> parameterNames() {
+        return List.copyOf(params.keySet());
+    }
+
+    /**
+     * One AdamW update from each parameter's accumulated gradient. Every gradient is looked up before any
+     * parameter changes, so a missing one ({@link IllegalStateException} naming it) leaves the model and
+     * state untouched. The gradients are left as they are (zero them before the next accumulation).
+     */
+    public void step() {
+        long t = step + 1;
+        double lr = config.lr();
+        // torch computes these in double and hands them to float32 kernels as scalars.
+        double biasCorrection1 = 1 - Math.pow(config.beta1(), t);
+        double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(config.beta2(), t));
+        double stepSize = lr / biasCorrection1;
+        boolean decay = config.weightDecay() != 0; // θ·1 is exact, so skipping it when wd = 0 changes nothing
+        try (NDManager scratch = stateManager.newSubManager()) {
+            List<NDArray> grads = gradients(scratch);
+            NDArray keep = scratch.create((float) (1 - lr * config.weightDecay()));
+            NDArray beta1 = scratch.create((float) config.beta1());
+            NDArray oneMinusBeta1 = scratch.create((float) (1 - config.beta1()));
+            NDArray beta2 = scratch.create((float) config.beta2());
+            NDArray oneMinusBeta2 = scratch.create((float) (1 - config.beta2()));
+            NDArray eps = scratch.create((float) config.eps());
+            NDArray bc2Sqrt = scratch.create((float) biasCorrection2Sqrt);
+            NDArray negStepSize = scratch.create((float) -stepSize);
+            int i = 0;
+            for (Map.Entry<String, Parameter> e : params.entrySet()) {
+                NDArray theta = e.getValue().value();
+                NDArray g = grads.get(i++);
+                NDArray m = expAvg.get(e.getKey());
+                NDArray v = expAvgSq.get(e.getKey());
+                if (decay) {
+                    theta.muli(keep); // param.mul_(1 - lr * weight_decay), decoupled, before the moments
+                }
+                // Scalar first: the temporary attaches to the scratch manager; each is closed right away.
+                try (NDArray scaled = oneMinusBeta1.mul(g)) {
+                    m.muli(beta1).addi(scaled); // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+                }
+                try (NDArray scaledSq = oneMinusBeta2.mul(g).muli(g)) {
+                    v.muli(beta2).addi(scaledSq); // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                }
+                try (NDArray denom = v.sqrt(); NDArray update = negStepSize.mul(m)) {
+                    denom.divi(bc2Sqrt).addi(eps); // (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                    theta.addi(update.divi(denom)); // param.addcdiv_(exp_avg, denom, value=-step_size)
+                }
+            }
+        }
+        step = t;
+    }
+
+    /** Resets every optimised parameter's accumulated gradient to zero (see {@link Parameter#zeroGradient}). */
+    public void zeroGradients() {
+        params.values().forEach(Parameter::zeroGradient);
+    }
+
+    /**
+     * Whether every accumulated gradient is finite (no NaN or ±Inf), to stop before a bad step. Costs two
+     * reductions per parameter on its device and a single read-back of one number.
+     */
+    public boolean allGradientsFinite() {
+        try (NDManager scratch = stateManager.newSubManager()) {
+            NDList extremes = new NDList();
+            for (NDArray g : gradients(scratch)) {
+                extremes.add(g.max()); // torch's max and min propagate NaN
+                extremes.add(g.min());
+            }
+            return Float.isFinite(NDArrays.stack(extremes).abs().max().getFloat());
+        }
+    }
+
+    /**
+     * The optimizer state for a checkpoint: {@code exp_avg.<name>} and {@code exp_avg_sq.<name>} per
+     * parameter, in state_dict order, plus {@link #stepCount()}. These are the live tensors: read them (write
+     * the checkpoint) before the next step, and do not close them.
+     */
+    public Map<String, NDArray> state() {
+        return state;
+    }
+
+    /**
+     * Restores a checkpoint written from {@link #state()} and {@link #stepCount()}: the moments are copied in
+     * place, so the next step is bit-identical to the uninterrupted run's. The key set must match exactly and
+     * every tensor must have the parameter's shape and dtype; the error names each offending key.
+     */
+    public void load(Map<String, NDArray> checkpoint, long stepCount) {
+        if (stepCount < 0) {
+            throw new IllegalArgumentException("AdamW step count must be >= 0, got " + stepCount);
+        }
+        TensorState.copyInto("AdamW state", state, checkpoint);
+        step = stepCount;
+    }
+
+    /** Frees the moments. */
+    @Override
+    public void close() {
+        stateManager.close();
+    }
+
+    /** Each parameter's accumulated gradient as a wrapper on {@code scratch}, or the named missing one. */
+    private List<NDArray> gradients(NDManager scratch) {
+        List<NDArray> grads = new ArrayList<>(params.size());
+        params.forEach((name, p) -> {
+            // DJL's getGradient() would return fresh zeros for a missing gradient; ask libtorch directly.
+            PtNDArray g = JniUtils.getGradient((PtNDArray) p.value());
+            if (g == null) {
+                throw new IllegalStateException("AdamW: parameter " + name
+                        + " has no gradient (run a backward pass that reaches it before step())");
+            }
+            g.attach(scratch); // closing the wrapper leaves the gradient itself alone
+            grads.add(g);
+        });
+        return grads;
+    }
+}

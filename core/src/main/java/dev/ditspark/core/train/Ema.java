@@ -1,0 +1,111 @@
+package dev.ditspark.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.ditspark.core.model.Module;
+import dev.ditspark.core.model.Parameter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The exponential moving average of a model's weights that samples and evaluation use (DIT_SPEC §3): it
+ * starts equal to the weights and after every optimizer step becomes {@code decay·ema + (1 − decay)·θ}.
+ *
+ * <p>Like the reference's {@code deepcopy(model)} it holds a copy of every state_dict entry, the fixed
+ * {@code pos_embed} included, and {@link #update()} runs over all of them as the reference's
+ * {@code update_ema} runs over {@code named_parameters()}. The copies never take gradients. They live on a
+ * sub-manager of the model's manager, on the model's device; call {@link #update()} outside a
+ * {@code GradientCollector}. Not thread-safe.
+ */
+public final class Ema implements AutoCloseable {
+    /** DIT_SPEC §3: ema = 0.9999·ema + 0.0001·θ. */
+    public static final double PAPER_DECAY = 0.9999;
+
+    private final Module model;
+    private final double decay;
+    private final NDManager manager;
+    private final Map<String, NDArray> weights;
+
+    /** An EMA of {@code model} with the paper's decay 0.9999. */
+    public Ema(Module model) {
+        this(model, PAPER_DECAY);
+    }
+
+    /** An EMA of {@code model}, equal to its current weights, with {@code decay} in [0, 1]. */
+    public Ema(Module model, double decay) {
+        if (!(decay >= 0 && decay <= 1)) {
+            throw new IllegalArgumentException("EMA decay must be in [0, 1], got " + decay);
+        }
+        this.model = model;
+        this.decay = decay;
+        Map<String, Parameter> params = model.namedParameters();
+        if (params.isEmpty()) {
+            throw new IllegalArgumentException("EMA: the model has no parameters");
+        }
+        NDArray first = params.values().iterator().next().value();
+        manager = first.getManager().newSubManager(first.getDevice());
+        Map<String, NDArray> copies = new LinkedHashMap<>();
+        params.forEach((name, p) -> {
+            try (NDArray detached = p.value().stopGradient()) { // a copy without autograd history
+                NDArray copy = detached.duplicate();
+                copy.attach(manager);
+                copies.put(name, copy);
+            }
+        });
+        weights = Collections.unmodifiableMap(copies);
+    }
+
+    public double decay() {
+        return decay;
+    }
+
+    /** ema ← decay·ema + (1 − decay)·θ in place for every entry; call once after each optimizer step. */
+    public void update() {
+        Map<String, Parameter> params = model.namedParameters();
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray keep = scratch.create((float) decay);
+            NDArray take = scratch.create((float) (1 - decay));
+            List<NDArray> thetas = new ArrayList<>(weights.size());
+            weights.keySet().forEach(name -> thetas.add(params.get(name).value()));
+            int i = 0;
+            for (NDArray ema : weights.values()) {
+                // Scalar first: the temporary attaches to the scratch manager and is closed right away.
+                try (NDArray scaled = take.mul(thetas.get(i++))) {
+                    ema.muli(keep).addi(scaled); // ema.mul_(decay).add_(param, alpha=1 - decay)
+                }
+            }
+        }
+    }
+
+    /**
+     * The EMA tensors by state_dict name, for checkpoints and export. These are the live tensors: read them
+     * before the next {@link #update()}, and do not close them.
+     */
+    public Map<String, NDArray> weights() {
+        return weights;
+    }
+
+    /**
+     * Writes the EMA weights into {@code target}'s existing parameter tensors in place (a model for sampling,
+     * built with the same config and initialised or loaded). Names and shapes must match.
+     */
+    public void copyInto(Module target) {
+        Map<String, NDArray> targets = new LinkedHashMap<>();
+        target.namedParameters().forEach((name, p) -> targets.put(name, p.value()));
+        TensorState.copyInto("EMA target model", targets, weights);
+    }
+
+    /** Restores EMA weights from a checkpoint, in place; keys, shapes and dtypes must match (errors name them). */
+    public void load(Map<String, NDArray> checkpoint) {
+        TensorState.copyInto("EMA checkpoint", weights, checkpoint);
+    }
+
+    /** Frees the EMA copies. */
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
