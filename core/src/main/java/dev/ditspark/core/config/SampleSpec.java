@@ -19,6 +19,7 @@ public record SampleSpec(String steps, String sampler, Double cfgScale, Boolean 
         cfgScale = orDefault(cfgScale, 4.0);
         guideAllChannels = orDefault(guideAllChannels, false);
         eta = orDefault(eta, 0.0);
+        dev.ditspark.core.diffusion.TimestepSpacing.parse("sample.steps", steps, 1000); // names the field if bad
         require(sampler.equals("ddpm") || sampler.equals("ddim"), "sample.sampler", "ddpm or ddim, got " + sampler);
         require(cfgScale >= 1, "sample.cfg_scale", "must be at least 1 (1 = no guidance), got " + cfgScale);
         require(eta >= 0, "sample.eta", "must not be negative, got " + eta);
