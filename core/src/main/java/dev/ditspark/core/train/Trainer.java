@@ -1,0 +1,310 @@
+package dev.ditspark.core.train;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.ditspark.core.checkpoint.CheckpointStore;
+import dev.ditspark.core.checkpoint.TrainingState;
+import dev.ditspark.core.collective.Collective;
+import dev.ditspark.core.config.RunConfig;
+import dev.ditspark.core.config.TrainSpec;
+import dev.ditspark.core.data.DatasetManifest;
+import dev.ditspark.core.data.EpochOrder;
+import dev.ditspark.core.data.LatentDataset;
+import dev.ditspark.core.data.LatentSubset;
+import dev.ditspark.core.diffusion.GaussianDiffusion;
+import dev.ditspark.core.diffusion.LossTerms;
+import dev.ditspark.core.engine.TorchEngine;
+import dev.ditspark.core.model.DiT;
+import dev.ditspark.core.model.DiTConfig;
+import dev.ditspark.core.model.Parameter;
+import dev.ditspark.core.weights.SafetensorsFile;
+import dev.ditspark.core.weights.StateDict;
+import dev.ditspark.core.weights.TensorDType;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.SplittableRandom;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * The training loop of one worker (rank r of world w), the same in a unit test, in local Spark and on a
+ * cluster (DIT_SPEC §3): per step, each worker draws its share of the global batch (micro-batches with
+ * gradient accumulation when it does not fit), computes the hybrid diffusion loss, the gradients are
+ * averaged over workers, then AdamW and the EMA update. Rank 0 writes checkpoints; a run resumes exactly
+ * from the newest committed one.
+ */
+public final class Trainer implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(Trainer.class);
+
+    private final RunConfig config;
+    private final TrainSpec spec;
+    private final DiTConfig modelConfig;
+    private final Collective collective;
+    private final NDManager manager;
+    private final DiT model;
+    private final GaussianDiffusion diffusion = GaussianDiffusion.linear();
+    private final CheckpointStore store;
+    private final LatentSubset data;
+    private final long workerSeed;
+    private EpochOrder order;
+    private final float scaleFactor;
+    private final Shape sampleShape;
+    private AdamW optimizer;
+    private Ema ema;
+    private long step;
+    private long epoch;
+    private long batchInEpoch;
+
+    public Trainer(RunConfig config, Collective collective, Device device, Configuration hadoopConf) {
+        this.config = config;
+        this.spec = config.train();
+        this.modelConfig = config.model().toDiTConfig();
+        this.collective = collective;
+        if (spec.workers() != collective.worldSize()) {
+            throw new IllegalArgumentException("train.workers: config says " + spec.workers() + " but "
+                    + collective.worldSize() + " workers are running");
+        }
+        if (spec.threads() != null && !device.isGpu()) {
+            TorchEngine.setThreads(spec.threads());
+        }
+        try {
+            LatentDataset dataset = LatentDataset.open(config.data().uri(), hadoopConf);
+            checkDataFitsModel(dataset.manifest());
+            this.data = dataset.subset(collective.rank(), collective.worldSize());
+        } catch (IOException e) {
+            throw new UncheckedIOException("data.uri " + config.data().uri() + ": " + e.getMessage(), e);
+        }
+        DatasetManifest m = data.manifest();
+        this.scaleFactor = (float) m.scaleFactor();
+        this.sampleShape = new Shape(m.channels(), m.height(), m.width());
+        if (data.size() < spec.perWorkerBatch()) {
+            throw new IllegalArgumentException("train.global_batch: each of " + collective.worldSize() + " workers needs "
+                    + spec.perWorkerBatch() + " samples per step but holds only " + data.size() + " of " + config.data().uri());
+        }
+        this.workerSeed = SampleRandomness.workerSeed(spec.seed(), collective.worldSize(), collective.rank());
+        this.store = CheckpointStore.open(config.checkpoint().uri(), hadoopConf);
+        this.manager = TorchEngine.newManager(device);
+        this.model = new DiT(modelConfig);
+        initialiseOrResume();
+    }
+
+    private void checkDataFitsModel(DatasetManifest m) {
+        if (m.channels() != modelConfig.inChannels() || m.height() != modelConfig.inputSize()
+                || m.width() != modelConfig.inputSize()) {
+            throw new IllegalArgumentException("data.uri " + config.data().uri() + ": samples are " + m.channels() + "x"
+                    + m.height() + "x" + m.width() + " but the model expects " + modelConfig.inChannels() + "x"
+                    + modelConfig.inputSize() + "x" + modelConfig.inputSize() + " (model.in_channels, input size)");
+        }
+        if (m.numClasses() > modelConfig.numClasses()) {
+            throw new IllegalArgumentException("model.num_classes: the dataset has " + m.numClasses()
+                    + " classes but the model only " + modelConfig.numClasses());
+        }
+    }
+
+    /** Fresh weights (or init_from), then every rank takes rank 0's; or everything from the latest checkpoint. */
+    private void initialiseOrResume() {
+        OptionalLong latest = config.checkpoint().resume() ? store.latestStep() : OptionalLong.empty();
+        model.initialize(manager, new SplittableRandom(spec.seed()));
+        if (latest.isEmpty() && config.checkpoint().initFrom() != null) {
+            try (SafetensorsFile f = SafetensorsFile.open(Path.of(config.checkpoint().initFrom()))) {
+                StateDict.load(model, f, manager);
+                LOG.info("initialised from {}", config.checkpoint().initFrom());
+            } catch (IOException e) {
+                throw new UncheckedIOException("checkpoint.init_from " + config.checkpoint().initFrom() + ": " + e.getMessage(), e);
+            }
+        }
+        collective.broadcast(parameterValues(), 0);
+        optimizer = new AdamW(model, new AdamWConfig(spec.lr(), spec.beta1(), spec.beta2(), spec.eps(), spec.weightDecay()));
+        ema = new Ema(model, spec.emaDecay());
+        if (latest.isPresent()) {
+            resume(latest.getAsLong());
+        }
+    }
+
+    private void resume(long at) {
+        TrainingState s = store.readState(at);
+        if (s.worldSize() != collective.worldSize()) {
+            LOG.warn("resuming step {} written by {} workers with {}: the data order differs from an uninterrupted run",
+                    at, s.worldSize(), collective.worldSize());
+        }
+        try (SafetensorsFile w = store.openTensors(at, "model");
+                SafetensorsFile e = store.openTensors(at, "ema");
+                SafetensorsFile o = store.openTensors(at, "optimizer")) {
+            StateDict.load(model, w, manager);
+            try (NDManager tmp = manager.newSubManager()) {
+                ema.load(StateDict.readAll(e, "", tmp));
+                optimizer.load(StateDict.readAll(o, "", tmp), s.step());
+            }
+        } catch (IOException ex) {
+            throw new UncheckedIOException("checkpoint " + store.uri() + " step " + at + ": " + ex.getMessage(), ex);
+        }
+        step = s.step();
+        epoch = s.epoch();
+        batchInEpoch = s.batchInEpoch();
+        LOG.info("resumed from step {} (epoch {}, batch {}) at {}", step, epoch, batchInEpoch, store.uri());
+    }
+
+    public DiT model() {
+        return model;
+    }
+
+    public Ema ema() {
+        return ema;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    /** Trains until train.max_steps; returns the metrics of the last step (null if nothing was left to do). */
+    public StepMetrics run(TrainingListener listener) {
+        listener.onStart(step, spec.maxSteps());
+        LOG.info("rank {}/{} ({}): {} samples, global batch {} ({} per worker, {} micro-batches), from step {} to {}",
+                collective.rank(), collective.worldSize(), collective.backend(), data.size(), spec.globalBatch(),
+                spec.perWorkerBatch(), spec.accumulationSteps(), step, spec.maxSteps());
+        StepMetrics last = null;
+        double lossSum = 0;
+        long window = 0;
+        long windowStart = System.nanoTime();
+        while (step < spec.maxSteps()) {
+            long t0 = System.nanoTime();
+            double[] m = trainStep();
+            last = new StepMetrics(step, epoch, m[0], m[1], m[2], (System.nanoTime() - t0) / 1e9, spec.globalBatch());
+            listener.onStep(last);
+            lossSum += m[0];
+            window++;
+            if (step % spec.logEvery() == 0 || step == spec.maxSteps()) {
+                double seconds = (System.nanoTime() - windowStart) / 1e9;
+                LOG.info(String.format("step %d epoch %d loss %.4f (mse %.4f vb %.4f) %.2f steps/s %.1f images/s",
+                        step, epoch, lossSum / window, m[1], m[2], window / seconds, window * spec.globalBatch() / seconds));
+                lossSum = 0;
+                window = 0;
+                windowStart = System.nanoTime();
+            }
+            if (step % config.checkpoint().every() == 0 || step == spec.maxSteps()) {
+                checkpoint();
+                listener.onCheckpoint(step, store.uri().toString());
+            }
+        }
+        return last;
+    }
+
+    /** One optimizer step; returns the global-batch means {loss, mse, vb}. */
+    private double[] trainStep() {
+        if (order == null || order.epoch() != epoch) {
+            order = EpochOrder.of(data.size(), workerSeed, Math.toIntExact(epoch));
+        }
+        int[] indices = order.batch(spec.perWorkerBatch(), Math.toIntExact(batchInEpoch));
+        int micro = spec.effectiveMicroBatch();
+        int accumulation = spec.accumulationSteps();
+        optimizer.zeroGradients();
+        double[] sums = new double[3];
+        try (NDManager scope = manager.newSubManager()) {
+            for (int a = 0; a < accumulation; a++) {
+                LatentSubset.Sample[] samples = new LatentSubset.Sample[micro];
+                long[] global = new long[micro];
+                for (int i = 0; i < micro; i++) {
+                    int local = indices[a * micro + i];
+                    samples[i] = data.get(local);
+                    global[i] = data.globalIndex(local);
+                }
+                TrainingBatch batch = TrainingBatch.draw(samples, global, spec.seed(), step, sampleShape, scaleFactor,
+                        modelConfig.nullClass(), modelConfig.classDropoutProb(), diffusion.numTimesteps());
+                try (NDManager ms = scope.newSubManager()) {
+                    NDArray x0 = batch.x0(ms);
+                    NDArray noise = batch.noise(ms);
+                    NDArray y = batch.labels(ms);
+                    try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+                        LossTerms terms = diffusion.trainingLosses(model::forward, x0, batch.timesteps(), y, noise);
+                        NDArray loss = terms.loss().mean();
+                        // Equal micro-batches: the per-worker mean is the mean of micro-batch means.
+                        gc.backward(loss.div(ms.create((float) accumulation)));
+                        sums[0] += loss.getFloat();
+                        sums[1] += terms.mse().mean().getFloat();
+                        sums[2] += terms.vb().mean().getFloat();
+                    }
+                }
+            }
+            NDArray metrics = scope.create(new float[] {(float) (sums[0] / accumulation), (float) (sums[1] / accumulation),
+                (float) (sums[2] / accumulation)});
+            List<NDArray> reduce = gradients(scope);
+            reduce.add(metrics);
+            collective.allreduceMean(reduce); // gradients and metrics in one collective call
+            float[] m = metrics.toFloatArray();
+            if (!Float.isFinite(m[0]) || !optimizer.allGradientsFinite()) {
+                throw new TrainingDivergedException(step + 1, String.format(
+                        "step %d: loss is %s (mse %s, vb %s) or a gradient is not finite; stopped before applying it. "
+                                + "Last committed checkpoint: %s", step + 1, m[0], m[1], m[2], lastCheckpoint()));
+            }
+            optimizer.step();
+            ema.update();
+            step++;
+            batchInEpoch++;
+            if (batchInEpoch >= order.batchCount(spec.perWorkerBatch())) {
+                epoch++;
+                batchInEpoch = 0;
+            }
+            return new double[] {m[0], m[1], m[2]};
+        }
+    }
+
+    /** The gradients of trainable parameters, as wrappers closed with {@code scope}. */
+    private List<NDArray> gradients(NDManager scope) {
+        List<NDArray> grads = new ArrayList<>();
+        for (Parameter p : model.namedParameters().values()) {
+            if (p.trainable()) {
+                NDArray g = p.gradient();
+                g.attach(scope);
+                grads.add(g);
+            }
+        }
+        return grads;
+    }
+
+    private List<NDArray> parameterValues() {
+        List<NDArray> values = new ArrayList<>();
+        model.namedParameters().values().forEach(p -> values.add(p.value()));
+        return values;
+    }
+
+    private String lastCheckpoint() {
+        OptionalLong s = store.latestStep();
+        return s.isPresent() ? store.uri() + "/" + CheckpointStore.directoryName(s.getAsLong()) : "none";
+    }
+
+    /** Rank 0 writes weights, EMA, optimizer moments and the data cursor; then old checkpoints are pruned. */
+    private void checkpoint() {
+        if (collective.rank() != 0) {
+            return;
+        }
+        long imagesSeen = step * spec.globalBatch();
+        TrainingState state = new TrainingState(step, epoch, batchInEpoch, spec.seed(), collective.worldSize(),
+                imagesSeen, config.toTree());
+        Map<String, NDArray> weights = new LinkedHashMap<>();
+        model.namedParameters().forEach((n, p) -> weights.put(n, p.value()));
+        Map<String, String> meta = Map.of("format", "pt", "step", Long.toString(step));
+        store.save(state, Map.of(
+                "model", StateDict.writer(weights, TensorDType.F32, meta),
+                "ema", StateDict.writer(ema.weights(), TensorDType.F32, meta),
+                "optimizer", StateDict.writer(optimizer.state(), TensorDType.F32, meta)));
+        store.prune(config.checkpoint().keepLast());
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+        ema.close();
+        manager.close();
+    }
+}

@@ -1,0 +1,16 @@
+package dev.ditspark.core.train;
+
+/** Hooks for progress display and tests; called on the training thread, on every rank. */
+public interface TrainingListener {
+    TrainingListener NONE = new TrainingListener() { };
+
+    /** Before the first step: where the run starts (0, or the resumed step) and where it stops. */
+    default void onStart(long firstStep, long maxSteps) {
+    }
+
+    default void onStep(StepMetrics metrics) {
+    }
+
+    default void onCheckpoint(long step, String uri) {
+    }
+}
