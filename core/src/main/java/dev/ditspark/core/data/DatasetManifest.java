@@ -213,9 +213,14 @@ public record DatasetManifest(
         }
         Path target = new Path(dir, FILE_NAME);
         Path tmp = TempFileCommit.temporaryFor(target);
-        try (OutputStream out = fs.create(tmp, true)) {
-            out.write(toJson().getBytes(StandardCharsets.UTF_8));
+        try {
+            try (OutputStream out = fs.create(tmp, true)) {
+                out.write(toJson().getBytes(StandardCharsets.UTF_8));
+            }
+            TempFileCommit.commit(fs, tmp, target);
+        } catch (IOException | RuntimeException e) {
+            TempFileCommit.discard(fs, tmp, e);
+            throw e;
         }
-        TempFileCommit.commit(fs, tmp, target);
     }
 }

@@ -137,16 +137,19 @@ public final class FashionMnist {
         DatasetManifest layout = DatasetManifest.describe(1, SIZE, SIZE, LatentDType.FLOAT32,
                 DatasetManifest.NO_ENCODER, 1.0, SIZE, CLASS_NAMES, "fashion-mnist/" + split.prefix() + " (" + dir + ")");
         float[] zeros = new float[SIZE * SIZE];
-        try (LatentShardWriter w = LatentShardWriter.to(datasetUri, layout).conf(conf).rowsPerShard(ROWS_PER_SHARD)
-                .open()) {
+        LatentShardWriter w = LatentShardWriter.to(datasetUri, layout).conf(conf).rowsPerShard(ROWS_PER_SHARD).open();
+        try {
             for (int i = 0; i < images.count(); i++) {
                 float[] image = images.image(i);
                 w.write(new LatentRecord(images.labels()[i], image, zeros, mirror(image, SIZE, SIZE), zeros,
                         "fashion-mnist/" + split.prefix() + "/" + i));
             }
-            w.close();
-            return w.manifest();
+        } catch (IOException | RuntimeException e) {
+            w.abort();
+            throw e;
         }
+        w.close();
+        return w.manifest();
     }
 
     /** The horizontal mirror of a row-major height×width image. */

@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.conf.ParquetConfiguration;
 import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.io.api.Binary;
 import org.apache.parquet.io.api.RecordConsumer;
@@ -63,7 +64,17 @@ final class LatentSchema {
         }
 
         @Override
+        @SuppressWarnings("deprecation") // abstract in WriteSupport, so it must be implemented
         public WriteContext init(Configuration configuration) {
+            return context();
+        }
+
+        @Override
+        public WriteContext init(ParquetConfiguration configuration) {
+            return context();
+        }
+
+        private WriteContext context() {
             Map<String, String> meta = new HashMap<>();
             meta.put(META_DTYPE, layout.dtype().id());
             meta.put(META_SHAPE, shape(layout));

@@ -8,6 +8,7 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.parquet.conf.ParquetConfiguration;
 import org.apache.parquet.hadoop.ParquetFileWriter;
 import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.api.WriteSupport;
@@ -45,6 +46,7 @@ public final class LatentShardWriter implements AutoCloseable {
         private String shardPrefix = "part";
         private boolean writeManifest = true;
         private boolean overwrite;
+        private long rowGroupBytes = ParquetWriter.DEFAULT_BLOCK_SIZE;
 
         private Builder(String datasetUri, DatasetManifest layout) {
             this.datasetUri = datasetUri;
@@ -102,6 +104,12 @@ public final class LatentShardWriter implements AutoCloseable {
             return this;
         }
 
+        /** Parquet row group size in bytes (default 128 MiB); small values let tests cross row groups. */
+        Builder rowGroupBytes(long bytes) {
+            this.rowGroupBytes = bytes;
+            return this;
+        }
+
         public LatentShardWriter open() throws IOException {
             return new LatentShardWriter(this);
         }
@@ -124,6 +132,7 @@ public final class LatentShardWriter implements AutoCloseable {
     private final CompressionCodecName compression;
     private final String shardPrefix;
     private final boolean writeManifest;
+    private final long rowGroupBytes;
     private final List<Shard> shards = new ArrayList<>();
 
     private ParquetWriter<LatentRecord> current;
@@ -145,6 +154,7 @@ public final class LatentShardWriter implements AutoCloseable {
         this.compression = b.compression;
         this.shardPrefix = b.shardPrefix;
         this.writeManifest = b.writeManifest;
+        this.rowGroupBytes = b.rowGroupBytes;
         if (writeManifest) {
             clearExisting(b.overwrite);
         }
@@ -208,6 +218,7 @@ public final class LatentShardWriter implements AutoCloseable {
                 .withConf(conf)
                 .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
                 .withCompressionCodec(compression)
+                .withRowGroupSize(rowGroupBytes)
                 // Arrays and sources are unique per row: dictionaries and min/max statistics only cost.
                 .withDictionaryEncoding(false)
                 .withDictionaryEncoding(LatentSchema.LABEL, true)
@@ -261,8 +272,13 @@ public final class LatentShardWriter implements AutoCloseable {
         if (failed) {
             discardAndThrow(new IOException(datasetUri + ": not committed, an earlier write failed"));
         }
-        if (current != null) {
+        if (current != null && currentRows > 0) {
             finishShard();
+        } else if (current != null) {
+            // Opened for a record that was then refused: an empty shard is not worth listing.
+            current.close();
+            current = null;
+            fs.delete(currentTmp, false);
         }
         manifest = layout.withShards(shards);
         if (writeManifest) {
@@ -322,7 +338,13 @@ public final class LatentShardWriter implements AutoCloseable {
         }
 
         @Override
+        @SuppressWarnings("deprecation") // abstract in ParquetWriter.Builder, so it must be implemented
         protected WriteSupport<LatentRecord> getWriteSupport(Configuration conf) {
+            return new LatentSchema.RecordWriteSupport(layout);
+        }
+
+        @Override
+        protected WriteSupport<LatentRecord> getWriteSupport(ParquetConfiguration conf) {
             return new LatentSchema.RecordWriteSupport(layout);
         }
     }

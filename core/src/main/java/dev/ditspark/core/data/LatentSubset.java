@@ -119,8 +119,12 @@ public final class LatentSubset {
         private final byte[][] chunks;
 
         ByteStore(int records, int recordBytes) {
+            this(records, recordBytes, 1 << 30);
+        }
+
+        ByteStore(int records, int recordBytes, int chunkBytes) {
             this.recordBytes = recordBytes;
-            this.recordsPerChunk = Math.max(1, (1 << 30) / recordBytes);
+            this.recordsPerChunk = Math.max(1, chunkBytes / recordBytes);
             int nChunks = (int) ((records + (long) recordsPerChunk - 1) / recordsPerChunk);
             this.chunks = new byte[nChunks][];
             for (int c = 0; c < nChunks; c++) {

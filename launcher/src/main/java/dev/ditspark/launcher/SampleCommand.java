@@ -1,0 +1,163 @@
+package dev.ditspark.launcher;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ditspark.core.checkpoint.CheckpointStore;
+import dev.ditspark.core.config.RunConfig;
+import dev.ditspark.core.config.SampleSpec;
+import dev.ditspark.core.engine.TorchEngine;
+import dev.ditspark.core.model.DiT;
+import dev.ditspark.core.model.DiTConfig;
+import dev.ditspark.core.sample.SampleGenerator;
+import dev.ditspark.core.sample.SampleImages;
+import dev.ditspark.core.weights.SafetensorsFile;
+import dev.ditspark.core.weights.StateDict;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code dit sample}: images from a run's checkpoint (EMA weights) or from reference-named weights. */
+@Command(name = "sample", mixinStandardHelpOptions = true,
+        description = {"Sample images from a checkpoint (its EMA weights) or from reference-named safetensors weights.",
+            "Writes OUT/grid.png (one row per class) and OUT/samples.npz (arr_0: N x H x W x 3 uint8).",
+            "Example: dit sample --checkpoint runs/demo/checkpoints --per-class 8 --out runs/demo/samples"})
+public final class SampleCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    static final class Source {
+        @Option(names = "--checkpoint", paramLabel = "URI", description = "A run's checkpoint directory (newest step unless --step).")
+        String checkpoint;
+
+        @Option(names = "--weights", paramLabel = "FILE", description = "Reference-named DiT weights (.safetensors); needs --model.")
+        Path weights;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(names = "--step", description = "Checkpoint step (default: the newest committed).")
+    Long step;
+
+    @Option(names = "--raw", description = "Use the raw training weights instead of the EMA.")
+    boolean raw;
+
+    @Option(names = "--model", description = "With --weights: DiT-S/2 ... DiT-XL/8.")
+    String model;
+
+    @Option(names = "--image-size", defaultValue = "256", description = "With --weights: image size (default: ${DEFAULT-VALUE}).")
+    int imageSize;
+
+    @Option(names = "--num-classes", defaultValue = "1000", description = "With --weights (default: ${DEFAULT-VALUE}).")
+    int numClasses;
+
+    @Option(names = "--per-class", defaultValue = "8", description = "Samples per class, classes 0..--classes-1 (default: ${DEFAULT-VALUE}).")
+    int perClass;
+
+    @Option(names = "--classes", description = "How many classes to sample (default: all, at most 10 for a grid).")
+    Integer classes;
+
+    @Option(names = "--labels", split = ",", description = "Explicit labels instead of --per-class, e.g. 207,360,387.")
+    List<Long> labels;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Noise seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--steps", description = "Respaced sampling steps, e.g. 250 or ddim50 (default: the run's sample.steps).")
+    String steps;
+
+    @Option(names = "--sampler", description = "ddpm or ddim (default: the run's sample.sampler).")
+    String sampler;
+
+    @Option(names = "--cfg-scale", description = "Classifier-free guidance scale, 1 = none (default: the run's sample.cfg_scale).")
+    Double cfgScale;
+
+    @Option(names = "--guide-all-channels", description = "Guide all latent channels, not the reference's first 3.")
+    boolean guideAll;
+
+    @Option(names = "--batch", defaultValue = "64", description = "Samples per sampling chunk (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--out", defaultValue = "samples", description = "Output directory (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--gpu", description = "Sample on this CUDA device.")
+    Integer gpu;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter pw = spec.commandLine().getOut();
+        Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
+        try (NDManager manager = TorchEngine.newManager(device)) {
+            Loaded loaded = source.checkpoint != null ? fromCheckpoint(manager) : fromWeights(manager);
+            SampleSpec s = new SampleSpec(steps != null ? steps : loaded.defaults.steps(),
+                    sampler != null ? sampler : loaded.defaults.sampler(),
+                    cfgScale != null ? cfgScale : loaded.defaults.cfgScale(),
+                    guideAll || loaded.defaults.guideAllChannels(), loaded.defaults.eta());
+            DiTConfig cfg = loaded.model.config();
+            long[] y = labels != null ? labels.stream().mapToLong(Long::longValue).toArray()
+                    : SampleGenerator.perClassLabels(classes != null ? classes : Math.min(10, cfg.numClasses()), perClass);
+            for (long label : y) {
+                if (label < 0 || label >= cfg.numClasses()) {
+                    throw new IllegalArgumentException("--labels: " + label + " is not a class of this model (0.."
+                            + (cfg.numClasses() - 1) + ")");
+                }
+            }
+            if (cfg.inChannels() != 1 && cfg.inChannels() != 3) {
+                throw new IllegalArgumentException("this model samples " + cfg.inChannels()
+                        + "-channel latents: decoding them needs the KL-f8 VAE (dit prepare's), which dit sample does not load yet");
+            }
+            long t0 = System.nanoTime();
+            float[] x;
+            try (Progress bar = Progress.start("sample", 0, 100)) {
+                x = new SampleGenerator(loaded.model, s).generate(manager, y, seed, batch,
+                        (done, total, t) -> bar.stepTo(100L * done / Math.max(1, total), null));
+            }
+            SampleImages images = SampleImages.fromPixels(x, y.length, cfg.inChannels(), cfg.inputSize(), cfg.inputSize());
+            images.writeGrid(out.resolve("grid.png"), labels != null ? Math.min(y.length, 10) : perClass);
+            images.writeNpz(out.resolve("samples.npz"));
+            pw.printf(Locale.ROOT, "%d samples (%s, %s steps, cfg %.2f) in %.1f s: %s, %s%n", y.length, s.sampler(), s.steps(),
+                    s.cfgScale(), (System.nanoTime() - t0) / 1e9, out.resolve("grid.png"), out.resolve("samples.npz"));
+            pw.flush();
+            return 0;
+        }
+    }
+
+    private record Loaded(DiT model, SampleSpec defaults) { }
+
+    private Loaded fromCheckpoint(NDManager manager) throws IOException {
+        CheckpointStore store = CheckpointStore.open(source.checkpoint, new Configuration());
+        long at = step != null ? step : store.latestStep().orElseThrow(() -> new IllegalArgumentException(
+                "--checkpoint " + source.checkpoint + ": no committed checkpoint there"));
+        RunConfig run = RunConfig.bind((ObjectNode) store.readState(at).config(), List.of(), store.uri() + " step " + at);
+        DiT dit = new DiT(run.model().toDiTConfig());
+        try (SafetensorsFile f = store.openTensors(at, raw ? "model" : "ema")) {
+            StateDict.load(dit, f, manager);
+        }
+        return new Loaded(dit, run.sample());
+    }
+
+    private Loaded fromWeights(NDManager manager) throws IOException {
+        if (model == null) {
+            throw new IllegalArgumentException("--weights needs --model (e.g. DiT-XL/2) and --image-size");
+        }
+        DiT dit = new DiT(DiTConfig.named(model, imageSize, 4, numClasses));
+        try (SafetensorsFile f = SafetensorsFile.open(source.weights)) {
+            StateDict.load(dit, f, manager);
+        }
+        return new Loaded(dit, SampleSpec.defaults());
+    }
+
+}
