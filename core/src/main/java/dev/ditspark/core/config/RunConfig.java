@@ -22,7 +22,8 @@ import java.util.stream.Collectors;
  * to immutable records and validated at the edge. Every error names the dotted field.
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-public record RunConfig(ModelSpec model, DataSpec data, TrainSpec train, CheckpointSpec checkpoint, SampleSpec sample) {
+public record RunConfig(ModelSpec model, DataSpec data, TrainSpec train, CheckpointSpec checkpoint, SampleSpec sample,
+        CollectiveSpec collective) {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -34,6 +35,7 @@ public record RunConfig(ModelSpec model, DataSpec data, TrainSpec train, Checkpo
         ConfigException.require(checkpoint != null, "checkpoint", "section is missing");
         train = train != null ? train : YAML.convertValue(YAML.createObjectNode(), TrainSpec.class);
         sample = sample != null ? sample : SampleSpec.defaults();
+        collective = collective != null ? collective : CollectiveSpec.defaults();
         model.toDiTConfig(); // validates the shape now, not at step 1
     }
 
