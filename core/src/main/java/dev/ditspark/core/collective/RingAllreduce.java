@@ -113,7 +113,7 @@ final class RingAllreduce {
             }
             if (!moved && (sendStep < steps || recvStep < steps)) {
                 boolean canSend = sendStep < steps && sendReady(r, w, start, sendStep, sendOff, recvStep, applied);
-                link.await(canSend, recvStep < steps);
+                link.await(canSend, recvStep < steps, sendStep < steps);
             }
         }
     }

@@ -39,7 +39,7 @@ final class RingBroadcast {
                 moved |= n > 0;
             }
             if (!moved) {
-                link.await(sent < received, received < bytes);
+                link.await(sent < received, received < bytes, sent < bytes);
             }
         }
     }

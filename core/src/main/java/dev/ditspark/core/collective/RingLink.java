@@ -26,6 +26,7 @@ final class RingLink implements AutoCloseable {
     private final long timeoutNanos;
     private final ByteBuffer probe = ByteBuffer.allocate(64);
     private long lastProgress;
+    private boolean nextClosed;
     private String operation = "set-up";
 
     RingLink(int rank, int world, SocketChannel toNext, SocketChannel fromPrev, long timeoutNanos) throws IOException {
@@ -95,9 +96,11 @@ final class RingLink implements AutoCloseable {
 
     /**
      * Blocks until the next rank can take bytes ({@code wantWrite}) or the previous one has sent some
-     * ({@code wantRead}); fails when either peer closes or nothing has moved for the timeout.
+     * ({@code wantRead}); fails when the previous rank closes, when the next one closes while this operation
+     * still has bytes for it ({@code sendsLeft}), or when nothing has moved for the timeout. (A next rank that
+     * has received everything may finish and close before this rank has read its last bytes.)
      */
-    void await(boolean wantWrite, boolean wantRead) {
+    void await(boolean wantWrite, boolean wantRead, boolean sendsLeft) {
         if (!wantWrite && !wantRead) {
             throw new IllegalStateException("await with nothing to wait for");
         }
@@ -109,14 +112,14 @@ final class RingLink implements AutoCloseable {
                     + " (it is dead, stuck, or busy longer than collective.timeout_seconds)", null);
         }
         try {
-            nextKey.interestOps(SelectionKey.OP_READ | (wantWrite ? SelectionKey.OP_WRITE : 0));
+            nextKey.interestOps((nextClosed ? 0 : SelectionKey.OP_READ) | (wantWrite ? SelectionKey.OP_WRITE : 0));
             prevKey.interestOps(wantRead ? SelectionKey.OP_READ : 0);
             selector.select(Math.max(1, remaining / 1_000_000));
         } catch (IOException | RuntimeException e) {
             throw fail("waiting on the ring failed: " + e, e);
         }
-        if (nextKey.isValid() && nextKey.isReadable()) {
-            checkNextStillOpen();
+        if (nextKey.isValid() && nextKey.isReadable() && !nextClosed) {
+            checkNextStillOpen(sendsLeft);
         }
         selector.selectedKeys().clear();
     }
@@ -127,7 +130,7 @@ final class RingLink implements AutoCloseable {
             boolean moved = out.hasRemaining() && write(out) > 0;
             moved |= in.hasRemaining() && read(in) > 0;
             if (!moved) {
-                await(out.hasRemaining(), in.hasRemaining());
+                await(out.hasRemaining(), in.hasRemaining(), out.hasRemaining());
             }
         }
     }
@@ -155,16 +158,23 @@ final class RingLink implements AutoCloseable {
         }
     }
 
-    private void checkNextStillOpen() {
+    private void checkNextStillOpen(boolean sendsLeft) {
         int n;
         try {
             probe.clear();
             n = toNext.read(probe);
-        } catch (IOException e) {
-            throw closedBy(nextRank(), e);
+        } catch (IOException e) { // reset
+            nextClosed = true;
+            if (sendsLeft) {
+                throw closedBy(nextRank(), e);
+            }
+            return;
         }
         if (n < 0) {
-            throw closedBy(nextRank(), null);
+            nextClosed = true;
+            if (sendsLeft) {
+                throw closedBy(nextRank(), null);
+            }
         }
         if (n > 0) {
             throw fail("rank " + nextRank() + " sent data on the send-only connection (protocol error)", null);
