@@ -1,5 +1,9 @@
 package dev.ditspark.launcher;
 
+import dev.ditspark.core.checkpoint.CheckpointException;
+import dev.ditspark.core.data.DatasetFormatException;
+import dev.ditspark.core.train.TrainingDivergedException;
+import dev.ditspark.core.weights.WeightFormatException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -9,7 +13,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "dit-spark 0.1.0",
         description = "Diffusion Transformers (DiT) on Spark: model info and tools.",
-        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, ConvertCommand.class, InfoCommand.class,
+            BenchCommand.class, CommandLine.HelpCommand.class})
 public final class DitCommand implements Runnable {
 
     @CommandLine.Spec
@@ -24,11 +29,23 @@ public final class DitCommand implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new DitCommand());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            // Errors of the user's input or data carry a message naming the file, key or field: print that line
+            // (DIT_DEBUG=1 adds the stack trace); anything else is a bug and keeps its trace.
+            int code;
             if (e instanceof IllegalArgumentException) {
-                cmd.getErr().println("dit: " + e.getMessage());
-                return 2;
+                code = 2;
+            } else if (e instanceof WeightFormatException || e instanceof DatasetFormatException
+                    || e instanceof CheckpointException || e instanceof TrainingDivergedException
+                    || e instanceof java.io.IOException || e instanceof java.io.UncheckedIOException) {
+                code = 1;
+            } else {
+                throw e;
             }
-            throw e;
+            cmd.getErr().println("dit: " + e.getMessage());
+            if (System.getenv("DIT_DEBUG") != null) {
+                e.printStackTrace(cmd.getErr());
+            }
+            return code;
         });
         return cl;
     }

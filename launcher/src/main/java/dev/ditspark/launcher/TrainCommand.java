@@ -5,13 +5,20 @@ import dev.ditspark.core.collective.Collective;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.train.StepMetrics;
 import dev.ditspark.core.train.Trainer;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import dev.ditspark.spark.DistributedTraining;
+import dev.ditspark.spark.WorkerResult;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -32,20 +39,71 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config field, e.g. train.lr=2e-4 (repeatable).")
     List<String> overrides = new ArrayList<>();
 
-    @Option(names = "--gpu", paramLabel = "INDEX", description = "Train on this CUDA device instead of the CPU.")
+    @Option(names = "--workers", paramLabel = "N", description = "Data-parallel workers (sets train.workers); more than 1 "
+            + "runs the Spark job, on an embedded local[N] Spark unless --master is given.")
+    Integer workers;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Submit to this Spark master (spark://..., yarn, "
+            + "k8s://...) through spark-submit instead of training here.")
+    String master;
+
+    @Option(names = "--deploy-mode", defaultValue = "client", paramLabel = "MODE",
+            description = "With --master: client (driver here) or cluster (default: ${DEFAULT-VALUE}).")
+    String deployMode;
+
+    @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "With --master: a Spark setting (repeatable).")
+    Map<String, String> sparkConf = new LinkedHashMap<>();
+
+    @Option(names = "--properties-file", paramLabel = "FILE",
+            description = "With --master: spark-defaults to load, e.g. conf/spark-defaults.conf on GPU clusters.")
+    Path propertiesFile;
+
+    @Option(names = "--gpu", paramLabel = "INDEX", description = "Train on this CUDA device instead of the CPU (one worker).")
     Integer gpu;
 
     @Override
-    public Integer call() {
-        RunConfig run = RunConfig.load(config, overrides);
-        return run(run, gpu, spec.commandLine().getOut());
+    public Integer call() throws IOException, InterruptedException {
+        List<String> all = new ArrayList<>(overrides);
+        if (workers != null) {
+            all.add("train.workers=" + workers);
+        }
+        RunConfig run = RunConfig.load(config, all);
+        if (master != null) {
+            if (!deployMode.equals("client") && !deployMode.equals("cluster")) {
+                throw new IllegalArgumentException("--deploy-mode: client or cluster, got " + deployMode);
+            }
+            return SparkSubmission.fromSystemProperties().submit(run, master, deployMode, sparkConf, propertiesFile,
+                    spec.commandLine().getOut());
+        }
+        if (run.train().workers() == 1) {
+            return run(run, gpu, spec.commandLine().getOut());
+        }
+        return runOnLocalSpark(run, spec.commandLine().getOut());
+    }
+
+    /** train.workers workers as one barrier stage of an embedded Spark in this JVM, a task slot per worker. */
+    static int runOnLocalSpark(RunConfig run, PrintWriter out) {
+        int w = run.train().workers();
+        // Not loading spark.* system properties: the embedded Spark is configured here alone.
+        SparkConf conf = DistributedTraining.defaults(new SparkConf(false)
+                .setMaster("local[" + w + ",4]") // a failed attempt is retried from the last checkpoint
+                .setAppName("dit-train")
+                .setIfMissing("spark.ui.enabled", "false"));
+        try (JavaSparkContext jsc = new JavaSparkContext(conf)) {
+            List<WorkerResult> results = DistributedTraining.run(jsc, run);
+            WorkerResult r0 = results.get(0);
+            out.printf(Locale.ROOT, "trained to step %d on %d workers (loss %.4f); checkpoints in %s%n", r0.finalStep(),
+                    w, r0.lastLoss(), run.checkpoint().uri());
+            out.flush();
+        }
+        return 0;
     }
 
     /** Trains {@code run} in this JVM (one worker); shared with {@code dit demo}. */
     static int run(RunConfig run, Integer gpu, PrintWriter out) {
         if (run.train().workers() != 1) {
             throw new IllegalArgumentException("train.workers: " + run.train().workers()
-                    + " workers need the Spark job (dit train --master ...); this command runs one worker");
+                    + " workers run as a Spark job (runOnLocalSpark); this runs one worker in this JVM");
         }
         Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
         try (Trainer trainer = new Trainer(run, Collective.local(), device, new Configuration());

@@ -1,11 +1,9 @@
 package dev.ditspark.core.train;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import dev.ditspark.core.checkpoint.CheckpointStore;
 import dev.ditspark.core.checkpoint.TrainingState;
 import dev.ditspark.core.collective.Collective;
@@ -17,6 +15,7 @@ import dev.ditspark.core.data.LatentDataset;
 import dev.ditspark.core.data.LatentSubset;
 import dev.ditspark.core.diffusion.GaussianDiffusion;
 import dev.ditspark.core.diffusion.LossTerms;
+import dev.ditspark.core.engine.GradientTape;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.DiT;
 import dev.ditspark.core.model.DiTConfig;
@@ -95,6 +94,7 @@ public final class Trainer implements AutoCloseable {
         this.workerSeed = SampleRandomness.workerSeed(spec.seed(), collective.worldSize(), collective.rank());
         this.store = CheckpointStore.open(config.checkpoint().uri(), hadoopConf);
         this.manager = TorchEngine.newManager(device);
+        TorchEngine.noGradOutsideTapes();
         this.model = new DiT(modelConfig);
         initialiseOrResume();
     }
@@ -169,6 +169,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Trains until train.max_steps; returns the metrics of the last step (null if nothing was left to do). */
     public StepMetrics run(TrainingListener listener) {
+        TorchEngine.noGradOutsideTapes(); // run() may be called on another thread than the constructor
         listener.onStart(step, spec.maxSteps());
         LOG.info("rank {}/{} ({}): {} samples, global batch {} ({} per worker, {} micro-batches), from step {} to {}",
                 collective.rank(), collective.worldSize(), collective.backend(), data.size(), spec.globalBatch(),
@@ -225,11 +226,11 @@ public final class Trainer implements AutoCloseable {
                     NDArray x0 = batch.x0(ms);
                     NDArray noise = batch.noise(ms);
                     NDArray y = batch.labels(ms);
-                    try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+                    try (GradientTape tape = GradientTape.record()) {
                         LossTerms terms = diffusion.trainingLosses(model::forward, x0, batch.timesteps(), y, noise);
                         NDArray loss = terms.loss().mean();
                         // Equal micro-batches: the per-worker mean is the mean of micro-batch means.
-                        gc.backward(loss.div(ms.create((float) accumulation)));
+                        tape.backward(loss.div(ms.create((float) accumulation)));
                         sums[0] += loss.getFloat();
                         sums[1] += terms.mse().mean().getFloat();
                         sums[2] += terms.vb().mean().getFloat();

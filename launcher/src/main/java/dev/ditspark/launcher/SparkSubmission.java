@@ -1,0 +1,144 @@
+package dev.ditspark.launcher;
+
+import dev.ditspark.core.checkpoint.CheckpointStore;
+import dev.ditspark.core.config.RunConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.launcher.AbstractLauncher;
+import org.apache.spark.launcher.InProcessLauncher;
+import org.apache.spark.launcher.SparkAppHandle;
+import org.apache.spark.launcher.SparkLauncher;
+
+/**
+ * {@code dit train --master URL}: submits the training job (TrainJob in the spark-job jar) to a cluster and
+ * follows its state until it ends. With a Spark installation ({@code SPARK_HOME/bin/spark-submit}) it runs
+ * spark-submit as a child process; without one, Spark's in-process launcher does the same submission from
+ * this JVM. The configuration is validated here and travels as JSON, so the driver needs no file of ours.
+ */
+final class SparkSubmission {
+    static final String MAIN_CLASS = "dev.ditspark.spark.TrainJob";
+
+    private final Path home;
+
+    /** {@code home}: the dit-spark directory holding spark-job/target (bin/dit passes it as -Ddit.home). */
+    SparkSubmission(Path home) {
+        this.home = home;
+    }
+
+    static SparkSubmission fromSystemProperties() {
+        return new SparkSubmission(Path.of(System.getProperty("dit.home", ".")).toAbsolutePath().normalize());
+    }
+
+    Path jobJar() {
+        return home.resolve("spark-job/target/dit-spark-job.jar");
+    }
+
+    /** The job's dependencies beyond Spark (DJL, libtorch, hadoop-aws...), shipped to executors as spark.jars. */
+    List<Path> jobLibraries() {
+        Path dir = home.resolve("spark-job/target/job-lib");
+        if (!Files.isRegularFile(jobJar()) || !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--master: the job jar " + jobJar() + " or its libraries " + dir
+                    + " are missing; build them with: mvn -pl spark-job -am package -DskipTests");
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.toString().endsWith(".jar")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Submits and waits; returns 0 when the application finished its steps, 1 when it failed or was killed.
+     *
+     * @param sparkConf extra {@code --conf} pairs (they win over the job's defaults)
+     * @param propertiesFile spark-defaults to load (e.g. conf/spark-defaults.conf on GPU clusters), or null
+     */
+    int submit(RunConfig run, String master, String deployMode, Map<String, String> sparkConf, Path propertiesFile,
+            PrintWriter out) throws IOException, InterruptedException {
+        List<Path> libs = jobLibraries();
+        Path sparkHome = System.getenv("SPARK_HOME") == null ? null : Path.of(System.getenv("SPARK_HOME"));
+        boolean external = sparkHome != null && Files.isExecutable(sparkHome.resolve("bin/spark-submit"));
+        AbstractLauncher<?> launcher = external ? new SparkLauncher().setSparkHome(sparkHome.toString())
+                : new InProcessLauncher();
+        Path props = propertiesFile;
+        if (props == null) {
+            // The in-process launcher otherwise looks for SPARK_HOME/conf.
+            props = Files.createTempFile("dit-spark-defaults", ".conf");
+            props.toFile().deleteOnExit();
+        }
+        launcher.setMaster(master)
+                .setDeployMode(deployMode)
+                .setAppName("dit-train")
+                .setAppResource(jobJar().toString())
+                .setMainClass(MAIN_CLASS)
+                .setPropertiesFile(props.toString())
+                .addAppArgs("--config-json", run.toTree().toString())
+                // Offline DJL on the executors: libtorch comes from the shipped pytorch-native jar.
+                .setConf("spark.executor.extraJavaOptions", "-Dai.djl.offline=true")
+                .setConf("spark.executorEnv.OPT_OUT_TRACKING", "true");
+        for (Path lib : libs) {
+            launcher.addJar(lib.toString());
+        }
+        sparkConf.forEach(launcher::setConf);
+
+        CountDownLatch done = new CountDownLatch(1);
+        SparkAppHandle handle = launcher.startApplication(new SparkAppHandle.Listener() {
+            @Override
+            public void stateChanged(SparkAppHandle h) {
+                synchronized (out) {
+                    out.println("spark: " + h.getState() + (h.getAppId() != null ? " (" + h.getAppId() + ")" : ""));
+                    out.flush();
+                }
+                if (h.getState().isFinal()) {
+                    done.countDown();
+                }
+            }
+
+            @Override
+            public void infoChanged(SparkAppHandle h) {
+            }
+        });
+        done.await();
+        SparkAppHandle.State end = handle.getState();
+        // The driver's SparkContext reports FINISHED when it stops, also when the job then throws; the launcher
+        // learns of the error a moment later. So wait briefly for it, and check the run itself reached its end.
+        for (int i = 0; i < 20 && end == SparkAppHandle.State.FINISHED && handle.getError().isEmpty(); i++) {
+            Thread.sleep(100);
+        }
+        long reached = reachedStep(run, sparkConf);
+        if (end != SparkAppHandle.State.FINISHED || handle.getError().isPresent()
+                || (reached >= 0 && reached < run.train().maxSteps())) {
+            String cause = handle.getError().map(Throwable::getMessage).orElse("see the driver log");
+            out.println("dit: the training application ended " + (end == SparkAppHandle.State.FINISHED ? "FAILED" : end)
+                    + " at step " + reached + " of " + run.train().maxSteps() + ": " + cause);
+            out.flush();
+            return 1;
+        }
+        out.println("trained to step " + reached + " on " + master + "; checkpoints in " + run.checkpoint().uri());
+        out.flush();
+        return 0;
+    }
+
+    /** The run's newest committed step as this machine sees the store (spark.hadoop.* settings applied); -1 if unreadable. */
+    private static long reachedStep(RunConfig run, Map<String, String> sparkConf) {
+        Configuration conf = new Configuration();
+        sparkConf.forEach((k, v) -> {
+            if (k.startsWith("spark.hadoop.")) {
+                conf.set(k.substring("spark.hadoop.".length()), v);
+            }
+        });
+        try {
+            return CheckpointStore.open(run.checkpoint().uri(), conf).latestStep().orElse(0);
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package dev.ditspark.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import dev.ditspark.core.checkpoint.CheckpointStore;
+import dev.ditspark.core.collective.Collective;
+import dev.ditspark.core.config.RunConfig;
+import dev.ditspark.core.data.FashionMnist;
+import dev.ditspark.core.train.Trainer;
+import dev.ditspark.core.train.TrainingListener;
+import dev.ditspark.core.weights.SafetensorsFile;
+import dev.ditspark.core.weights.TensorDType;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code dit convert}: a run's EMA weights exported under the reference names, re-read by two readers. */
+class ConvertCommandTest {
+
+    @TempDir
+    static Path dir;
+
+    static String ckpt;
+
+    @BeforeAll
+    static void train() throws Exception {
+        String data = dir.resolve("fmnist").toUri().toString();
+        FashionMnist.installed().importTo(data, FashionMnist.Split.TRAIN, 16);
+        ckpt = dir.resolve("ckpt").toUri().toString();
+        Path yaml = dir.resolve("tiny.yaml");
+        Files.writeString(yaml, """
+                model: {input_size: 28, patch_size: 7, hidden_size: 16, depth: 1, num_heads: 2, in_channels: 1, num_classes: 10}
+                data: {uri: '%s'}
+                train: {global_batch: 8, max_steps: 2, lr: 1.0e-3, ema_decay: 0.5, threads: 1}
+                checkpoint: {uri: '%s', every: 2}
+                """.formatted(data, ckpt));
+        try (Trainer t = new Trainer(RunConfig.load(yaml, List.of()), Collective.local(), Device.cpu(), new Configuration())) {
+            t.run(TrainingListener.NONE);
+        }
+    }
+
+    private static int dit(StringWriter out, String... args) {
+        CommandLine cl = DitCommand.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(out, true));
+        return cl.execute(args);
+    }
+
+    @Test
+    void exportsTheEmaUnderReferenceNamesInF16() throws Exception {
+        Path out = dir.resolve("ema16.safetensors");
+        StringWriter log = new StringWriter();
+        assertEquals(0, dit(log, "convert", "--checkpoint", ckpt, "--dtype", "f16", "--out", out.toString()), log.toString());
+        CheckpointStore store = CheckpointStore.open(ckpt, new Configuration());
+        try (SafetensorsFile ema = store.openTensors(2, "ema"); SafetensorsFile f16 = SafetensorsFile.open(out)) {
+            assertEquals(ema.names(), f16.names());
+            assertTrue(f16.names().contains("blocks.0.attn.qkv.weight"));
+            for (String name : ema.names()) {
+                assertEquals(TensorDType.F16, f16.info(name).dtype());
+                float[] a = ema.readFloat32(name);
+                float[] b = f16.readFloat32(name);
+                for (int i = 0; i < a.length; i++) {
+                    assertEquals(a[i], b[i], Math.abs(a[i]) * 1e-3 + 1e-7, name + "[" + i + "]");
+                }
+            }
+            assertEquals("ema", f16.metadata().get("weights"));
+        }
+        // Back to F32 with the model's keys checked: exact re-encoding of the F16 values.
+        Path back = dir.resolve("ema32.safetensors");
+        assertEquals(0, dit(log, "convert", "--weights", out.toString(), "--out", back.toString()), log.toString());
+        try (SafetensorsFile f16 = SafetensorsFile.open(out); SafetensorsFile f32 = SafetensorsFile.open(back)) {
+            for (String name : f16.names()) {
+                assertEquals(TensorDType.F32, f32.info(name).dtype());
+                org.junit.jupiter.api.Assertions.assertArrayEquals(f16.readFloat32(name), f32.readFloat32(name), 0f, name);
+            }
+        }
+    }
+
+    @Test
+    void aFileThatIsNotTheNamedModelIsRefusedNamingTheKeys() throws Exception {
+        Path out = dir.resolve("ema.safetensors");
+        StringWriter log = new StringWriter();
+        assertEquals(0, dit(log, "convert", "--checkpoint", ckpt, "--out", out.toString()), log.toString());
+        StringWriter err = new StringWriter();
+        int code = dit(err, "convert", "--weights", out.toString(), "--model", "DiT-S/8", "--out",
+                dir.resolve("never.safetensors").toString());
+        assertTrue(code != 0, err.toString());
+        assertTrue(err.toString().contains("blocks.1."), err.toString()); // DiT-S/8 has 12 blocks; the file has one
+        assertTrue(!Files.exists(dir.resolve("never.safetensors")));
+    }
+
+    @Test
+    void aBadDtypeIsNamed() {
+        StringWriter err = new StringWriter();
+        assertEquals(2, dit(err, "convert", "--checkpoint", ckpt, "--dtype", "int8", "--out", dir.resolve("x").toString()));
+        assertTrue(err.toString().contains("--dtype: F32, F16 or BF16, got int8"), err.toString());
+    }
+}

@@ -1,0 +1,136 @@
+package dev.ditspark.spark;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ditspark.core.collective.Collective;
+import dev.ditspark.core.collective.NcclCollective;
+import dev.ditspark.core.collective.TcpCollective;
+import dev.ditspark.core.config.CollectiveSpec;
+import dev.ditspark.core.config.RunConfig;
+import dev.ditspark.core.train.StepMetrics;
+import dev.ditspark.core.train.Trainer;
+import dev.ditspark.core.train.TrainingListener;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.BarrierTaskInfo;
+import org.apache.spark.resource.ResourceInformation;
+import scala.collection.Iterator;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * One worker of the barrier stage: rendezvous through {@code allGather}, build the collective, train, report.
+ * Rank = partition id. On a GPU executor the task's assigned GPU picks the CUDA device.
+ */
+final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<WorkerResult>> implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LogManager.getLogger(TrainingTask.class);
+    /** Local properties that let tests fail one rank at one step on the first attempt (a worker dying). */
+    static final String FAIL_AT_STEP = "dit.test.failAtStep";
+    static final String FAIL_RANK = "dit.test.failRank";
+
+    private final String configJson;
+    private final HadoopSettings hadoop;
+
+    TrainingTask(RunConfig config, HadoopSettings hadoop) {
+        this.configJson = config.toTree().toString();
+        this.hadoop = hadoop;
+    }
+
+    @Override
+    public Iterator<WorkerResult> apply(Iterator<Integer> ignored) {
+        BarrierTaskContext ctx = BarrierTaskContext.get();
+        int rank = ctx.partitionId();
+        BarrierTaskInfo[] infos = ctx.getTaskInfos();
+        int world = infos.length;
+        RunConfig config = parse(configJson);
+        Device device = device(ctx);
+        CollectiveSpec cs = config.collective();
+        LOG.info("rank {}/{} starting on {} (stage attempt {}, {} backend)", rank, world, device,
+                ctx.stageAttemptNumber(), cs.backend());
+        try (Collective collective = connect(ctx, rank, world, infos, cs, device);
+                Trainer trainer = new Trainer(config, collective, device, hadoop.toConfiguration())) {
+            agreeOnTheStartingStep(ctx, rank, trainer.step());
+            StepMetrics last = trainer.run(failureInjection(ctx, rank));
+            return CollectionConverters.asScala(List.of(new WorkerResult(rank, world, trainer.step(),
+                    last == null ? Double.NaN : last.loss(), collective.backend(), device.toString())).iterator());
+        }
+    }
+
+    /**
+     * Every rank resumed from what it saw as the newest committed checkpoint; a checkpoint committed by a
+     * previous attempt's rank 0 while this attempt started could make them differ. Then fail this attempt
+     * (Spark retries it) rather than train ranks that disagree.
+     */
+    private static void agreeOnTheStartingStep(BarrierTaskContext ctx, int rank, long step) {
+        String[] steps = ctx.allGather(Long.toString(step));
+        for (int r = 0; r < steps.length; r++) {
+            if (Long.parseLong(steps[r]) != step) {
+                throw new IllegalStateException("rank " + rank + " resumed at step " + step + " but rank " + r
+                        + " at step " + steps[r] + "; retrying the stage");
+            }
+        }
+    }
+
+    private static RunConfig parse(String json) {
+        try {
+            return RunConfig.bind((ObjectNode) new ObjectMapper().readTree(json), List.of(), "the driver's configuration");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The GPU Spark assigned to this task (spark.task.resource.gpu.amount=1), else the CPU. */
+    private static Device device(BarrierTaskContext ctx) {
+        ResourceInformation gpu = ctx.resourcesJMap().get("gpu");
+        if (gpu == null || gpu.addresses().length == 0) {
+            return Device.cpu();
+        }
+        return Device.gpu(Integer.parseInt(gpu.addresses()[0].trim()));
+    }
+
+    private static Collective connect(BarrierTaskContext ctx, int rank, int world, BarrierTaskInfo[] infos,
+            CollectiveSpec cs, Device device) {
+        Duration timeout = Duration.ofSeconds(cs.timeoutSeconds());
+        if (cs.backend().equals("nccl")) {
+            if (!device.isGpu()) {
+                throw new IllegalStateException("collective.backend: nccl needs one GPU per task "
+                        + "(spark.task.resource.gpu.amount=1); this task has none. Use tcp on CPU executors.");
+            }
+            // Rank 0 makes the NCCL unique id; allGather carries it to every rank.
+            String id = rank == 0 ? Base64.getEncoder().encodeToString(NcclCollective.newUniqueId()) : "";
+            String[] ids = ctx.allGather(id);
+            return NcclCollective.create(rank, world, Base64.getDecoder().decode(ids[0]), device.getDeviceId(), timeout);
+        }
+        String host = infos[rank].address().replaceFirst(":\\d+$", "");
+        TcpCollective.Endpoint endpoint = TcpCollective.listen(host);
+        String[] peers = ctx.allGather(endpoint.address());
+        return endpoint.connect(rank, List.of(peers),
+                TcpCollective.Options.of(timeout).withBucketBytes(cs.bucketMb() << 20));
+    }
+
+    private static TrainingListener failureInjection(BarrierTaskContext ctx, int rank) {
+        String at = ctx.getLocalProperty(FAIL_AT_STEP);
+        String who = ctx.getLocalProperty(FAIL_RANK);
+        return new TrainingListener() {
+            @Override
+            public void onStep(StepMetrics m) {
+                if (ctx.isInterrupted()) {
+                    throw new IllegalStateException("rank " + rank + ": task killed by Spark at step " + m.step());
+                }
+                if (at != null && ctx.stageAttemptNumber() == 0 && Long.parseLong(at) == m.step()
+                        && Integer.parseInt(who == null ? "0" : who) == rank) {
+                    throw new IllegalStateException("rank " + rank + ": injected failure at step " + m.step());
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,72 @@
+package dev.ditspark.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ditspark.core.checkpoint.CheckpointStore;
+import dev.ditspark.core.config.RunConfig;
+import dev.ditspark.core.data.FashionMnist;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Data and checkpoints on a real HDFS (NameNode + DataNode in this JVM), trained by the Spark job. */
+class HdfsTrainingTest {
+
+    @TempDir
+    static Path dir;
+
+    static MiniDFSCluster hdfs;
+    static JavaSparkContext spark;
+    static String root;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("hdfs").toString());
+        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+        hdfs.waitActive();
+        root = "hdfs://127.0.0.1:" + hdfs.getNameNodePort();
+        FashionMnist.installed().importTo(root + "/data/fmnist", FashionMnist.Split.TRAIN, 16, hdfs.getConfiguration(0));
+        spark = new JavaSparkContext(TinyRun.localSpark("local[2]"));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (spark != null) {
+            spark.close();
+        }
+        if (hdfs != null) {
+            hdfs.shutdown();
+        }
+    }
+
+    @Test
+    void twoWorkersTrainFromHdfsAndCheckpointToIt() throws Exception {
+        String ckpt = root + "/runs/tiny";
+        RunConfig run = TinyRun.config(dir, root + "/data/fmnist", ckpt, List.of("train.workers=2"));
+        List<WorkerResult> results = DistributedTraining.run(spark, run);
+        assertEquals(4, results.get(1).finalStep());
+
+        Configuration conf = hdfs.getConfiguration(0);
+        CheckpointStore store = CheckpointStore.open(ckpt, conf);
+        assertEquals(List.of(2L, 4L), store.committedSteps());
+        FileSystem fs = FileSystem.get(new java.net.URI(root), conf);
+        assertTrue(fs.exists(new org.apache.hadoop.fs.Path(ckpt + "/step-000000004/" + CheckpointStore.COMMIT_MARKER)));
+        assertEquals(4, store.readState(4).step());
+
+        // A second submission with a larger max_steps resumes from HDFS rather than starting over.
+        RunConfig longer = TinyRun.config(dir, root + "/data/fmnist", ckpt, List.of("train.workers=2", "train.max_steps=6"));
+        DistributedTraining.run(spark, longer);
+        assertEquals(List.of(2L, 4L, 6L), store.committedSteps());
+        assertEquals(6, store.readState(6).step());
+        assertEquals(16 * 0 + 6L * 8, store.readState(6).imagesSeen());
+    }
+}
