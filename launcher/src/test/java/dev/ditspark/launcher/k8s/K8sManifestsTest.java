@@ -502,10 +502,8 @@ class K8sManifestsTest {
         Properties defaults = sparkDefaults();
         assertTrue(dockerfile.contains("-DoutputDirectory=/out/jars/lib"), "extraClassPath /opt/dit/jars/lib");
         assertEquals(IMAGE_DIR + "jars/lib/*", defaults.getProperty("spark.executor.extraClassPath"));
-        for (String key : List.of("spark.executor.resource.gpu.discoveryScript")) {
-            String path = defaults.getProperty(key);
-            assertTrue(Files.isRegularFile(ROOT.resolve("conf").resolve(path.substring((IMAGE_DIR + "conf/").length()))));
-        }
+        String script = defaults.getProperty("spark.executor.resource.gpu.discoveryScript");
+        assertTrue(Files.isRegularFile(ROOT.resolve("conf").resolve(script.substring((IMAGE_DIR + "conf/").length()))));
         assertTrue(dockerfile.contains("chmod 0755 " + IMAGE_DIR + "conf/gpu-discovery.sh"));
     }
 

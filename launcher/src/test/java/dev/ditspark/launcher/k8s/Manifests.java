@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 
 /**
@@ -51,8 +52,14 @@ final class Manifests {
     private Manifests() {
     }
 
-    /** Every document of a YAML file (documents separated by ---), as typed objects. */
+    private static final Map<Path, List<HasMetadata>> PARSED = new ConcurrentHashMap<>();
+
+    /** Every document of a YAML file (documents separated by ---), as typed objects; parsed once per test run. */
     static List<HasMetadata> load(Path file) {
+        return PARSED.computeIfAbsent(file.toAbsolutePath().normalize(), Manifests::parse);
+    }
+
+    private static List<HasMetadata> parse(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             Object parsed = KUBERNETES.unmarshal(in);
             List<HasMetadata> docs = new ArrayList<>();
@@ -63,7 +70,7 @@ final class Manifests {
             } else {
                 docs.add((HasMetadata) parsed);
             }
-            return docs;
+            return List.copyOf(docs);
         } catch (IOException e) {
             throw new IllegalStateException(file + ": " + e.getMessage(), e);
         }
