@@ -76,12 +76,53 @@ def vae_tiny(out_dir):
     return path
 
 
+def center_crop_arr(pil_image, image_size):
+    """ADM's center crop, as the DiT release's train.py applies it (DIT_SPEC section 3)."""
+    from PIL import Image
+    while min(*pil_image.size) >= 2 * image_size:
+        pil_image = pil_image.resize(tuple(x // 2 for x in pil_image.size), resample=Image.BOX)
+    scale = image_size / min(*pil_image.size)
+    pil_image = pil_image.resize(tuple(round(x * scale) for x in pil_image.size), resample=Image.BICUBIC)
+    arr = np.array(pil_image)
+    crop_y = (arr.shape[0] - image_size) // 2
+    crop_x = (arr.shape[1] - image_size) // 2
+    return arr[crop_y: crop_y + image_size, crop_x: crop_x + image_size]
+
+
+# (height, width, crop size): halving with odd sides, several halvings, downscale, upscale (too small), square,
+# a size that lands exactly on 2x (stops halving), a half-to-even rounding of the long side.
+CROP_CASES = [(40, 57, 16), (70, 90, 16), (13, 9, 16), (64, 64, 16), (31, 100, 16), (33, 47, 16), (16, 16, 16),
+              (50, 45, 20), (130, 150, 32)]
+
+
+def adm_crop(out_dir):
+    """Random-noise RGB images (worst case for rounding) through PIL's center_crop_arr."""
+    from PIL import Image
+    rng = np.random.default_rng(11)
+    tensors = {}
+    for i, (h, w, size) in enumerate(CROP_CASES):
+        img = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+        out = center_crop_arr(Image.fromarray(img, "RGB"), size)
+        assert out.shape == (size, size, 3), out.shape
+        tensors["case%d.in" % i] = img
+        tensors["case%d.out" % i] = np.ascontiguousarray(out)
+    path = os.path.join(out_dir, "adm_crop.safetensors")
+    import PIL
+    save_checked(tensors, path, {"cases": json.dumps(CROP_CASES), "pillow": PIL.__version__})
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, help="core's fixture folder (vae_tiny.safetensors)")
+    ap.add_argument("--crop-out", help="data-prep's fixture folder (adm_crop.safetensors, needs python3-pil)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for path in [vae_tiny(args.out)]:
+    paths = [vae_tiny(args.out)]
+    if args.crop_out:
+        os.makedirs(args.crop_out, exist_ok=True)
+        paths.append(adm_crop(args.crop_out))
+    for path in paths:
         with open(path, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
         print("%s %d bytes sha256 %s" % (path, os.path.getsize(path), digest))
