@@ -17,6 +17,7 @@ _DTYPES = {
     "F16": np.dtype("<f2"),
     "I64": np.dtype("<i8"),
     "I32": np.dtype("<i4"),
+    "U8": np.dtype("u1"),
 }
 _NAMES = {v: k for k, v in _DTYPES.items()}
 

@@ -13,8 +13,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "dit-spark 0.1.0",
         description = "Diffusion Transformers (DiT) on Spark: model info and tools.",
-        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, ConvertCommand.class, InfoCommand.class,
-            BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, PrepareCommand.class, TrainCommand.class, SampleCommand.class,
+            ConvertCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class DitCommand implements Runnable {
 
     @CommandLine.Spec

@@ -1,7 +1,11 @@
 package dev.ditspark.launcher;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.ditspark.core.model.Functional;
+import dev.ditspark.core.vae.AutoencoderKL;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ditspark.core.checkpoint.CheckpointStore;
 import dev.ditspark.core.config.RunConfig;
@@ -93,6 +97,10 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "samples", description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
+    @Option(names = "--vae", paramLabel = "FILE", description = "Latent models: the KL VAE (.safetensors) that decodes the "
+            + "samples (latent / scaling factor → pixels), the one dit prepare encoded with.")
+    Path vae;
+
     @Option(names = "--gpu", description = "Sample on this CUDA device.")
     Integer gpu;
 
@@ -115,9 +123,9 @@ public final class SampleCommand implements Callable<Integer> {
                             + (cfg.numClasses() - 1) + ")");
                 }
             }
-            if (cfg.inChannels() != 1 && cfg.inChannels() != 3) {
+            if (vae == null && cfg.inChannels() != 1 && cfg.inChannels() != 3) {
                 throw new IllegalArgumentException("this model samples " + cfg.inChannels()
-                        + "-channel latents: decoding them needs the KL-f8 VAE (dit prepare's), which dit sample does not load yet");
+                        + "-channel latents: give --vae FILE (the KL VAE dit prepare encoded with) to decode them");
             }
             long t0 = System.nanoTime();
             float[] x;
@@ -125,7 +133,9 @@ public final class SampleCommand implements Callable<Integer> {
                 x = new SampleGenerator(loaded.model, s).generate(manager, y, seed, batch,
                         (done, total, t) -> bar.stepTo(100L * done / Math.max(1, total), null));
             }
-            SampleImages images = SampleImages.fromPixels(x, y.length, cfg.inChannels(), cfg.inputSize(), cfg.inputSize());
+            SampleImages images = vae == null
+                    ? SampleImages.fromPixels(x, y.length, cfg.inChannels(), cfg.inputSize(), cfg.inputSize())
+                    : decode(x, y.length, cfg, manager);
             images.writeGrid(out.resolve("grid.png"), labels != null ? Math.min(y.length, 10) : perClass);
             images.writeNpz(out.resolve("samples.npz"));
             pw.printf(Locale.ROOT, "%d samples (%s, %s steps, cfg %.2f) in %.1f s: %s, %s%n", y.length, s.sampler(), s.steps(),
@@ -136,6 +146,29 @@ public final class SampleCommand implements Callable<Integer> {
     }
 
     private record Loaded(DiT model, SampleSpec defaults) { }
+
+    /** Latents → pixels through the VAE decoder (DIT_SPEC §3: decoding divides by the scaling factor), in chunks. */
+    private SampleImages decode(float[] latents, int n, DiTConfig cfg, NDManager manager) throws IOException {
+        AutoencoderKL ae = AutoencoderKL.load(vae, manager);
+        if (ae.config().latentChannels() != cfg.inChannels()) {
+            throw new IllegalArgumentException("--vae " + vae + " has " + ae.config().latentChannels()
+                    + " latent channels, the model samples " + cfg.inChannels());
+        }
+        int s = cfg.inputSize();
+        int size = s * ae.config().downsampling();
+        int per = cfg.inChannels() * s * s;
+        float[] pixels = new float[n * 3 * size * size];
+        for (int start = 0; start < n; start += batch) {
+            int b = Math.min(batch, n - start);
+            try (NDManager step = manager.newSubManager()) {
+                NDArray z = step.create(Arrays.copyOfRange(latents, start * per, (start + b) * per),
+                        new Shape(b, cfg.inChannels(), s, s));
+                NDArray img = ae.decode(z.div(Functional.scalar(z, ae.config().scalingFactor())));
+                System.arraycopy(img.toFloatArray(), 0, pixels, start * 3 * size * size, b * 3 * size * size);
+            }
+        }
+        return SampleImages.fromPixels(pixels, n, 3, size, size);
+    }
 
     private Loaded fromCheckpoint(NDManager manager) throws IOException {
         CheckpointStore store = CheckpointStore.open(source.checkpoint, new Configuration());

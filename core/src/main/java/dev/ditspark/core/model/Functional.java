@@ -65,6 +65,30 @@ public final class Functional {
                 .singletonOrThrow();
     }
 
+    /** 2-D convolution with a square kernel, the given stride and symmetric zero padding (PyTorch's Conv2d). */
+    public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        return x.getNDArrayInternal()
+                .convolution(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding), new Shape(1, 1), 1)
+                .singletonOrThrow();
+    }
+
+    /**
+     * GroupNorm over (N, C, H, W): each sample's C/groups channels × H × W are normalised together (biased
+     * variance, as torch), then a per-channel affine. DJL has no group norm: it is a LayerNorm over the
+     * (N, groups, rest) view.
+     */
+    public static NDArray groupNorm(NDArray x, int groups, float eps, NDArray weight, NDArray bias) {
+        Shape s = x.getShape();
+        long c = s.get(1);
+        NDArray g = x.reshape(s.get(0), groups, -1);
+        long rest = g.getShape().get(2);
+        NDManager m = x.getManager();
+        NDArray ones = m.ones(new Shape(rest), x.getDataType());
+        NDArray zeros = m.zeros(new Shape(rest), x.getDataType());
+        NDArray normed = g.getNDArrayInternal().layerNorm(g, new Shape(rest), ones, zeros, eps).singletonOrThrow();
+        return normed.reshape(s).mul(weight.reshape(1, c, 1, 1)).add(bias.reshape(1, c, 1, 1));
+    }
+
     /** Rows of {@code table} picked by the int64 {@code indices}, attached to the indices' manager. */
     public static NDArray embedding(NDArray indices, NDArray table) {
         return indices.getNDArrayInternal()
