@@ -95,7 +95,7 @@ public final class PrepareJob {
         // Fail on the driver, before any task, if the VAE does not load or does not fit the image size.
         VaeConfig vaeConfig;
         try (var manager = TorchEngine.newManager()) {
-            vaeConfig = AutoencoderKL.load(java.nio.file.Path.of(o.vae()), manager).config();
+            vaeConfig = AutoencoderKL.load(java.nio.file.Path.of(localVae(o.vae(), hadoop)), manager).config();
         } catch (java.nio.file.NoSuchFileException e) {
             throw new IllegalArgumentException("--vae " + o.vae() + ": no such file", e);
         }
@@ -220,7 +220,7 @@ public final class PrepareJob {
             return sc.parallelize(todo, todo.size()).map(task -> {
                 Configuration conf = new Configuration(false);
                 hadoopConf.forEach(conf::set);
-                TaskOutcome out = ShardEncoder.run(task, o, layout, localVae(o.vae()), taskDevice(), conf);
+                TaskOutcome out = ShardEncoder.run(task, o, layout, localVae(o.vae(), conf), taskDevice(), conf);
                 FileSystem fs = new Path(o.output()).getFileSystem(conf);
                 try (OutputStream w = fs.create(outcomePath(o.output(), task.index()), true)) {
                     w.write(JSON.writeValueAsBytes(out)); // written last: the task counts as done only now
@@ -244,16 +244,39 @@ public final class PrepareJob {
         return Device.cpu();
     }
 
-    /** The VAE file on this executor: the given path, or the copy spark-submit --files shipped under its name. */
-    static String localVae(String vae) {
-        if (java.nio.file.Files.exists(java.nio.file.Path.of(vae))) {
-            return vae;
+    /**
+     * The VAE file on this machine: a local path as given; a Hadoop URI (s3a://, hdfs://) copied once per machine
+     * into the temporary directory; or the copy that spark-submit --files shipped under its name.
+     */
+    static String localVae(String vae, Configuration conf) throws IOException {
+        Path uri = new Path(vae);
+        String scheme = uri.toUri().getScheme();
+        if (scheme != null && !scheme.equals("file")) {
+            java.nio.file.Path dir = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "dit-vae",
+                    Integer.toHexString(vae.hashCode()));
+            java.nio.file.Path local = dir.resolve(uri.getName());
+            synchronized (PrepareJob.class) {
+                if (!java.nio.file.Files.exists(local)) {
+                    java.nio.file.Files.createDirectories(dir);
+                    java.nio.file.Path part = java.nio.file.Files.createTempFile(dir, ".download", ".part");
+                    try (var in = uri.getFileSystem(conf).open(uri)) {
+                        java.nio.file.Files.copy(in, part, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    } catch (java.io.FileNotFoundException e) {
+                        throw new IllegalArgumentException("--vae " + vae + ": no such file", e);
+                    }
+                    java.nio.file.Files.move(part, local, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                }
+            }
+            return local.toString();
         }
-        String shipped = SparkFiles.get(new Path(vae).getName());
+        if (java.nio.file.Files.exists(java.nio.file.Path.of(uri.toUri().getPath()))) {
+            return uri.toUri().getPath();
+        }
+        String shipped = SparkFiles.get(uri.getName());
         if (java.nio.file.Files.exists(java.nio.file.Path.of(shipped))) {
             return shipped;
         }
-        throw new IllegalStateException("--vae " + vae + " is not on this executor (put it on every node or ship it "
-                + "with spark-submit --files)");
+        throw new IllegalArgumentException("--vae " + vae + ": no such file on this machine (give a path every node has, an "
+                + "s3a:// or hdfs:// URI, or ship it with spark-submit --files)");
     }
 }

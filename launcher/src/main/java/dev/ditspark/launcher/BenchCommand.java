@@ -1,7 +1,9 @@
 package dev.ditspark.launcher;
 
 import ai.djl.Device;
+import dev.ditspark.core.bench.AllreduceBenchmark;
 import dev.ditspark.core.bench.ForwardBackwardBenchmark;
+import dev.ditspark.core.bench.ShardReadBenchmark;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.DiTConfig;
 import java.io.PrintWriter;
@@ -13,13 +15,31 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code dit bench model}: forward and forward+backward throughput of DiT configurations on this machine. */
+/**
+ * {@code dit bench}: figures for docs/benchmarks.md. {@code model} (default): DiT forward and forward+backward
+ * throughput; {@code allreduce}: the tcp ring against a plain socket copy on loopback, and the ring model for
+ * 8-64 GPUs; {@code loader}: how fast latent shards load (Fashion-MNIST in every dtype and codec).
+ */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure DiT forward and forward+backward throughput (random weights and inputs).")
+        description = {"Measure this machine: model (DiT forward and forward+backward throughput, random weights),",
+            "allreduce (tcp ring vs socket copy on loopback, ring model for 8-64 GPUs), loader (shard reading)."})
 public final class BenchCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @picocli.CommandLine.Parameters(index = "0", defaultValue = "model", paramLabel = "WHAT",
+            description = "model, allreduce or loader (default: ${DEFAULT-VALUE}).")
+    String what;
+
+    @Option(names = "--sizes-mb", split = ",", defaultValue = "1,16,64", description = "allreduce: message sizes in MB.")
+    int[] sizesMb;
+
+    @Option(names = "--ranks", split = ",", defaultValue = "2,4", description = "allreduce: world sizes (threads).")
+    int[] ranks;
+
+    @Option(names = "--images", defaultValue = "60000", description = "loader: Fashion-MNIST images to write and read.")
+    int images;
 
     @Option(names = "--models", split = ",", defaultValue = "DiT-S/8,DiT-S/4,DiT-S/2,DiT-B/8,DiT-B/4",
             description = "Comma-separated configurations (default: ${DEFAULT-VALUE}).")
@@ -44,7 +64,25 @@ public final class BenchCommand implements Callable<Integer> {
     Integer gpu;
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
+        switch (what) {
+            case "model" -> {
+                return model();
+            }
+            case "allreduce" -> {
+                AllreduceBenchmark.run(sizesMb, ranks, iterations, System.out);
+                AllreduceBenchmark.printModel(System.out);
+                return 0;
+            }
+            case "loader" -> {
+                ShardReadBenchmark.main(new String[] {Integer.toString(images), Integer.toString(iterations)});
+                return 0;
+            }
+            default -> throw new IllegalArgumentException("bench: model, allreduce or loader, got " + what);
+        }
+    }
+
+    private int model() {
         PrintWriter out = spec.commandLine().getOut();
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (gpu == null) {

@@ -27,7 +27,6 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -191,8 +190,7 @@ class ConfigFilesTest {
 
     @Test
     void credentialProvidersExistInTheS3aVersionWeShip() throws IOException {
-        Assumptions.assumeTrue(isLoadable("org.apache.hadoop.fs.s3a.S3AFileSystem"),
-                "hadoop-aws is not on the launcher's test class path yet");
+        assertTrue(isLoadable("org.apache.hadoop.fs.s3a.S3AFileSystem"), "hadoop-aws is on the class path (spark-job)");
         for (String provider : sparkDefaults().getProperty("spark.hadoop.fs.s3a.aws.credentials.provider").split(",")) {
             assertTrue(isLoadable(provider), provider);
         }

@@ -47,17 +47,6 @@ public final class TorchEngine {
         return newManager(Device.cpu());
     }
 
-    /**
-     * Turns libtorch's grad mode off on the calling thread. It is per thread and on by default; DJL turns it off
-     * only on the thread that loads the engine, and a GradientTape restores the mode it found. A trainer on
-     * another thread (a Spark task) would otherwise run the optimizer's in-place updates of leaf parameters with
-     * autograd on, which libtorch refuses.
-     */
-    public static void noGradOutsideTapes() {
-        engine();
-        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
-    }
-
     /** Sets libtorch's intra-op thread count (the benchmark and the trainer state it). */
     public static void setThreads(int threads) {
         engine();

@@ -2,6 +2,7 @@ package dev.ditspark.core.train;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.engine.NoGrad;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -100,7 +101,7 @@ public final class AdamW implements AutoCloseable {
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(config.beta2(), t));
         double stepSize = lr / biasCorrection1;
         boolean decay = config.weightDecay() != 0; // θ·1 is exact, so skipping it when wd = 0 changes nothing
-        try (NDManager scratch = stateManager.newSubManager()) {
+        try (NoGrad off = NoGrad.enter(); NDManager scratch = stateManager.newSubManager()) { // as torch.optim's step
             List<NDArray> grads = gradients(scratch);
             NDArray keep = scratch.create((float) (1 - lr * config.weightDecay()));
             NDArray beta1 = scratch.create((float) config.beta1());

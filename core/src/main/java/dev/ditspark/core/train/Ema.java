@@ -1,6 +1,7 @@
 package dev.ditspark.core.train;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.engine.NoGrad;
 import ai.djl.ndarray.NDManager;
 import dev.ditspark.core.model.Module;
 import dev.ditspark.core.model.Parameter;
@@ -65,7 +66,7 @@ public final class Ema implements AutoCloseable {
     /** ema ← decay·ema + (1 − decay)·θ in place for every entry; call once after each optimizer step. */
     public void update() {
         Map<String, Parameter> params = model.namedParameters();
-        try (NDManager scratch = manager.newSubManager()) {
+        try (NoGrad off = NoGrad.enter(); NDManager scratch = manager.newSubManager()) {
             NDArray keep = scratch.create((float) decay);
             NDArray take = scratch.create((float) (1 - decay));
             List<NDArray> thetas = new ArrayList<>(weights.size());

@@ -94,7 +94,6 @@ public final class Trainer implements AutoCloseable {
         this.workerSeed = SampleRandomness.workerSeed(spec.seed(), collective.worldSize(), collective.rank());
         this.store = CheckpointStore.open(config.checkpoint().uri(), hadoopConf);
         this.manager = TorchEngine.newManager(device);
-        TorchEngine.noGradOutsideTapes();
         this.model = new DiT(modelConfig);
         initialiseOrResume();
     }
@@ -169,7 +168,6 @@ public final class Trainer implements AutoCloseable {
 
     /** Trains until train.max_steps; returns the metrics of the last step (null if nothing was left to do). */
     public StepMetrics run(TrainingListener listener) {
-        TorchEngine.noGradOutsideTapes(); // run() may be called on another thread than the constructor
         listener.onStart(step, spec.maxSteps());
         LOG.info("rank {}/{} ({}): {} samples, global batch {} ({} per worker, {} micro-batches), from step {} to {}",
                 collective.rank(), collective.worldSize(), collective.backend(), data.size(), spec.globalBatch(),
