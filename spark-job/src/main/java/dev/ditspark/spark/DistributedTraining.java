@@ -32,7 +32,8 @@ public final class DistributedTraining {
      */
     public static SparkConf defaults(SparkConf conf) {
         // Local mode has all its slots at once; a cluster's executors register over seconds (pods: minutes).
-        boolean local = conf.get("spark.master", "").startsWith("local");
+        String master = conf.get("spark.master", "");
+        boolean local = master.equals("local") || master.startsWith("local["); // not local-cluster[...]
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", local ? "1s" : "10s");
         conf.setIfMissing("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures", local ? "3" : "30");
         conf.setIfMissing("spark.stage.maxConsecutiveAttempts", "4");

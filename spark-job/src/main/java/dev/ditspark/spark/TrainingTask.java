@@ -36,6 +36,8 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
     /** Local properties that let tests fail one rank at one step on the first attempt (a worker dying). */
     static final String FAIL_AT_STEP = "dit.test.failAtStep";
     static final String FAIL_RANK = "dit.test.failRank";
+    /** "throw" (default: the task fails) or "halt" (the executor JVM dies at once, as a killed node's would). */
+    static final String FAIL_MODE = "dit.test.failMode";
 
     private final String configJson;
     private final HadoopSettings hadoop;
@@ -120,6 +122,7 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
     private static TrainingListener failureInjection(BarrierTaskContext ctx, int rank) {
         String at = ctx.getLocalProperty(FAIL_AT_STEP);
         String who = ctx.getLocalProperty(FAIL_RANK);
+        String mode = ctx.getLocalProperty(FAIL_MODE);
         return new TrainingListener() {
             @Override
             public void onStep(StepMetrics m) {
@@ -128,6 +131,10 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
                 }
                 if (at != null && ctx.stageAttemptNumber() == 0 && Long.parseLong(at) == m.step()
                         && Integer.parseInt(who == null ? "0" : who) == rank) {
+                    if ("halt".equals(mode)) {
+                        LOG.warn("rank {}: killing this executor at step {} (test)", rank, m.step());
+                        Runtime.getRuntime().halt(137);
+                    }
                     throw new IllegalStateException("rank " + rank + ": injected failure at step " + m.step());
                 }
             }

@@ -2,6 +2,7 @@ package dev.ditspark.core.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import dev.ditspark.core.engine.NoGrad;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +41,8 @@ final class TensorState {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(what + " does not match: " + String.join("; ", problems));
         }
-        targets.forEach((key, dst) -> dst.set(ALL, sources.get(key)));
+        try (NoGrad off = NoGrad.enter()) { // targets may be parameters (EMA into a sampling model)
+            targets.forEach((key, dst) -> dst.set(ALL, sources.get(key)));
+        }
     }
 }

@@ -1,0 +1,56 @@
+package dev.ditspark.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.ditspark.core.checkpoint.CheckpointStore;
+import dev.ditspark.core.config.RunConfig;
+import dev.ditspark.core.data.FashionMnist;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A worker's whole executor JVM is killed mid-run (local-cluster: a master, a worker and one executor JVM per
+ * rank, as on a real cluster). Spark loses the executor, the barrier stage fails and is resubmitted on a
+ * replacement executor, every rank resumes from the newest committed checkpoint, and the run ends with the
+ * weights of an uninterrupted run, bit for bit.
+ */
+@Tag("e2e")
+class ExecutorLossRecoveryTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aKilledExecutorIsReplacedAndTheRunEndsAsIfNothingHappened() throws Exception {
+        String data = dir.resolve("fmnist").toUri().toString();
+        FashionMnist.installed().importTo(data, FashionMnist.Split.TRAIN, 16);
+        List<String> overrides = List.of("train.workers=2", "train.max_steps=6", "collective.timeout_seconds=30");
+        String straight = dir.resolve("straight").toUri().toString();
+        String killed = dir.resolve("killed").toUri().toString();
+        Files.createDirectories(Path.of(System.getenv("SPARK_HOME"), "jars")); // the "installation" executors start from
+        SparkConf conf = TinyRun.localSpark("local-cluster[2,1,1024]")
+                .set("spark.executor.extraClassPath", System.getProperty("java.class.path"))
+                .set("spark.executor.extraJavaOptions", "-Dai.djl.offline=true")
+                .set("spark.executorEnv.OPT_OUT_TRACKING", "true");
+        try (JavaSparkContext spark = new JavaSparkContext(conf)) {
+            DistributedTraining.run(spark, TinyRun.config(dir, data, straight, overrides));
+            spark.setLocalProperty(TrainingTask.FAIL_AT_STEP, "3");
+            spark.setLocalProperty(TrainingTask.FAIL_RANK, "1");
+            spark.setLocalProperty(TrainingTask.FAIL_MODE, "halt");
+            List<WorkerResult> results = DistributedTraining.run(spark, TinyRun.config(dir, data, killed, overrides));
+            assertEquals(6, results.get(1).finalStep());
+        }
+        Configuration hadoop = new Configuration();
+        assertEquals(List.of(2L, 4L, 6L), CheckpointStore.open(killed, hadoop).committedSteps());
+        for (String file : List.of("model", "ema", "optimizer")) {
+            TinyRun.assertClose(TinyRun.tensors(straight, hadoop, 6, file), TinyRun.tensors(killed, hadoop, 6, file), 0.0);
+        }
+    }
+}
