@@ -65,6 +65,23 @@ public final class Functional {
                 .singletonOrThrow();
     }
 
+    /** 2-D convolution with a square kernel, the given stride and zero padding on every side. */
+    public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        return x.getNDArrayInternal()
+                .convolution(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding), new Shape(1, 1), 1)
+                .singletonOrThrow();
+    }
+
+    /** max(x, 0), as a tensor op (no Java scalar). */
+    public static NDArray relu(NDArray x) {
+        return x.getNDArrayInternal().relu();
+    }
+
+    /** Max pooling over non-overlapping k×k windows of (N, C, H, W). */
+    public static NDArray maxPool(NDArray x, int k) {
+        return x.getNDArrayInternal().maxPool(new Shape(k, k), new Shape(k, k), new Shape(0, 0), false);
+    }
+
     /** Rows of {@code table} picked by the int64 {@code indices}, attached to the indices' manager. */
     public static NDArray embedding(NDArray indices, NDArray table) {
         return indices.getNDArrayInternal()
