@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "dit-spark 0.1.0",
         description = "Diffusion Transformers (DiT) on Spark: model info and tools.",
-        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, EvalCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class DitCommand implements Runnable {
 
     @CommandLine.Spec

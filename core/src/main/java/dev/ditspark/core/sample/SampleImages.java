@@ -85,6 +85,20 @@ public final class SampleImages {
         return new SampleImages(pixels, count, height, width, classLabels.clone());
     }
 
+    /** The samples at {@code indices}, in that order (with their labels, if recorded). */
+    public SampleImages subset(int[] indices) {
+        int size = height * width * 3;
+        byte[] out = new byte[indices.length * size];
+        long[] l = labels == null ? null : new long[indices.length];
+        for (int k = 0; k < indices.length; k++) {
+            System.arraycopy(pixels, indices[k] * size, out, k * size, size);
+            if (l != null) {
+                l[k] = labels[indices[k]];
+            }
+        }
+        return new SampleImages(out, indices.length, height, width, l);
+    }
+
     /** The requested class of each sample, if recorded. */
     public Optional<long[]> labels() {
         return Optional.ofNullable(labels).map(long[]::clone);
