@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run the embedded demo: import Fashion-MNIST, train a small DiT (~15 min on 2 cores),",
-            "sample a per-class grid. Rerun to resume; --set overrides conf/demo.yaml fields."})
+            "sample a per-class grid and score the samples (dit eval: class accuracy, Frechet distance).",
+            "Rerun to resume; --set overrides conf/demo.yaml fields."})
 public final class DemoCommand implements Callable<Integer> {
 
     @Spec
@@ -39,8 +40,16 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config field (repeatable).")
     List<String> overrides = new ArrayList<>();
 
-    @Option(names = "--per-class", defaultValue = "10", description = "Grid samples per class (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--per-class", defaultValue = "100",
+            description = "Samples per class, scored by dit eval (default: ${DEFAULT-VALUE}).")
     int perClass;
+
+    @Option(names = "--grid-per-class", defaultValue = "10", description = "Grid columns per class (default: ${DEFAULT-VALUE}).")
+    int gridPerClass;
+
+    @Option(names = "--classifier-steps", defaultValue = "940",
+            description = "Training steps of the evaluation classifier when it is not cached yet (default: ${DEFAULT-VALUE}).")
+    int classifierSteps;
 
     @Override
     public Integer call() throws IOException {
@@ -48,7 +57,7 @@ public final class DemoCommand implements Callable<Integer> {
         Path data = out.resolve("data").toAbsolutePath();
         Path checkpoints = out.resolve("checkpoints").toAbsolutePath();
         if (!Files.exists(data.resolve("manifest.json"))) {
-            pw.println("[1/3] importing Fashion-MNIST (train, 60000 images) into " + data);
+            pw.println("[1/4] importing Fashion-MNIST (train, 60000 images) into " + data);
             pw.flush();
             if (Files.exists(data)) {
                 deleteRecursively(data); // an import interrupted before its manifest: start it again
@@ -57,27 +66,36 @@ public final class DemoCommand implements Callable<Integer> {
                     Integer.MAX_VALUE, new Configuration());
             pw.println("      " + m.count() + " images in " + m.shards().size() + " shards");
         } else {
-            pw.println("[1/3] Fashion-MNIST already imported at " + data);
+            pw.println("[1/4] Fashion-MNIST already imported at " + data);
         }
         List<String> all = new ArrayList<>(List.of("data.uri=" + data.toUri(), "checkpoint.uri=" + checkpoints.toUri()));
         all.addAll(overrides);
         RunConfig run = RunConfig.load(config, all);
-        pw.println("[2/3] training (" + run.train().maxSteps() + " steps of " + run.train().globalBatch()
+        pw.println("[2/4] training (" + run.train().maxSteps() + " steps of " + run.train().globalBatch()
                 + " images; checkpoints in " + checkpoints + ")");
         pw.flush();
         TrainCommand.run(run, null, pw);
-        pw.println("[3/3] sampling " + perClass + " images per class with the EMA weights");
+        pw.println("[3/4] sampling " + perClass + " images per class with the EMA weights");
         pw.flush();
         int code = new CommandLine(new SampleCommand()).setOut(pw).setErr(spec.commandLine().getErr()).execute(
                 "--checkpoint", checkpoints.toUri().toString(), "--per-class", Integer.toString(perClass),
+                "--grid-per-class", Integer.toString(Math.min(gridPerClass, perClass)),
                 "--out", out.resolve("samples").toString());
         if (code != 0) {
             return code;
         }
         pw.println("grid: " + out.resolve("samples/grid.png") + " (row c = class c: "
                 + String.join(", ", FashionMnist.CLASS_NAMES) + ")");
+        pw.println("[4/4] scoring the samples (dit eval)");
         pw.flush();
-        return 0;
+        List<String> eval = new ArrayList<>(List.of("--samples", out.resolve("samples/samples.npz").toString(),
+                "--classifier", out.resolve("classifier/fashion-mnist-cnn.safetensors").toString(),
+                "--classifier-steps", Integer.toString(classifierSteps)));
+        if (run.train().threads() != null) {
+            eval.addAll(List.of("--threads", run.train().threads().toString()));
+        }
+        return new CommandLine(new EvalCommand()).setOut(pw).setErr(spec.commandLine().getErr())
+                .execute(eval.toArray(String[]::new));
     }
 
     private static void deleteRecursively(Path dir) throws IOException {

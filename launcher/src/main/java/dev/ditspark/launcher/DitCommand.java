@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
             "--master for a cluster; resumes by itself) -> dit sample -> dit eval. 'dit help COMMAND' for details;",
             "README.md for the whole walk-through, configs in conf/."},
         subcommands = {DemoCommand.class, PrepareCommand.class, TrainCommand.class, SampleCommand.class,
-            ConvertCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+            EvalCommand.class, ConvertCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class DitCommand implements Runnable {
 
     @CommandLine.Spec

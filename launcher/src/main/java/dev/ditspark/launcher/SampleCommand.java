@@ -34,7 +34,7 @@ import picocli.CommandLine.Spec;
 /** {@code dit sample}: images from a run's checkpoint (EMA weights) or from reference-named weights. */
 @Command(name = "sample", mixinStandardHelpOptions = true,
         description = {"Sample images from a checkpoint (its EMA weights) or from reference-named safetensors weights.",
-            "Writes OUT/grid.png (one row per class) and OUT/samples.npz (arr_0: N x H x W x 3 uint8).",
+            "Writes OUT/grid.png (one row per class) and OUT/samples.npz (arr_0: N x H x W x 3 uint8; labels: N int64).",
             "Example: dit sample --checkpoint runs/demo/checkpoints --per-class 8 --out runs/demo/samples"})
 public final class SampleCommand implements Callable<Integer> {
 
@@ -69,6 +69,10 @@ public final class SampleCommand implements Callable<Integer> {
 
     @Option(names = "--per-class", defaultValue = "8", description = "Samples per class, classes 0..--classes-1 (default: ${DEFAULT-VALUE}).")
     int perClass;
+
+    @Option(names = "--grid-per-class", description = "Columns of the grid: the first N samples of each class "
+            + "(default: all of --per-class); the .npz holds all samples.")
+    Integer gridPerClass;
 
     @Option(names = "--classes", description = "How many classes to sample (default: all, at most 10 for a grid).")
     Integer classes;
@@ -136,8 +140,17 @@ public final class SampleCommand implements Callable<Integer> {
             SampleImages images = vae == null
                     ? SampleImages.fromPixels(x, y.length, cfg.inChannels(), cfg.inputSize(), cfg.inputSize())
                     : decode(x, y.length, cfg, manager);
-            images.writeGrid(out.resolve("grid.png"), labels != null ? Math.min(y.length, 10) : perClass);
-            images.writeNpz(out.resolve("samples.npz"));
+            if (labels == null && gridPerClass != null && gridPerClass < perClass) {
+                int rows = y.length / perClass;
+                int[] first = new int[rows * gridPerClass];
+                for (int i = 0; i < first.length; i++) {
+                    first[i] = (i / gridPerClass) * perClass + i % gridPerClass;
+                }
+                images.subset(first).writeGrid(out.resolve("grid.png"), gridPerClass);
+            } else {
+                images.writeGrid(out.resolve("grid.png"), labels != null ? Math.min(y.length, 10) : perClass);
+            }
+            images.withLabels(y).writeNpz(out.resolve("samples.npz"));
             pw.printf(Locale.ROOT, "%d samples (%s, %s steps, cfg %.2f) in %.1f s: %s, %s%n", y.length, s.sampler(), s.steps(),
                     s.cfgScale(), (System.nanoTime() - t0) / 1e9, out.resolve("grid.png"), out.resolve("samples.npz"));
             pw.flush();

@@ -89,6 +89,16 @@ public final class Functional {
         return normed.reshape(s).mul(weight.reshape(1, c, 1, 1)).add(bias.reshape(1, c, 1, 1));
     }
 
+    /** max(x, 0), as a tensor op (no Java scalar). */
+    public static NDArray relu(NDArray x) {
+        return x.getNDArrayInternal().relu();
+    }
+
+    /** Max pooling over non-overlapping k×k windows of (N, C, H, W). */
+    public static NDArray maxPool(NDArray x, int k) {
+        return x.getNDArrayInternal().maxPool(new Shape(k, k), new Shape(k, k), new Shape(0, 0), false);
+    }
+
     /** Rows of {@code table} picked by the int64 {@code indices}, attached to the indices' manager. */
     public static NDArray embedding(NDArray indices, NDArray table) {
         return indices.getNDArrayInternal()

@@ -1,32 +1,45 @@
 package dev.ditspark.core.sample;
 
 import java.awt.image.BufferedImage;
+import java.io.DataInputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
 import javax.imageio.ImageIO;
 
 /**
  * Samples as images: uint8 HWC pixels (DIT_SPEC §4: clamp(127.5·x + 128), x in [-1, 1]), a PNG grid for
- * people and an .npz holding {@code arr_0} of shape (N, H, W, 3) uint8 for the ADM evaluation suite.
+ * people and an .npz holding {@code arr_0} of shape (N, H, W, 3) uint8 for the ADM evaluation suite, plus
+ * {@code labels} (N,) int64, the class each sample was asked for, when known ({@code dit eval} reads it).
  */
 public final class SampleImages {
+    /** The .npz array holding the requested class of each sample. */
+    public static final String LABELS = "labels";
     private final byte[] pixels; // N × H × W × 3
     private final int count;
     private final int height;
     private final int width;
+    private final long[] labels; // null when unknown
 
-    private SampleImages(byte[] pixels, int count, int height, int width) {
+    private SampleImages(byte[] pixels, int count, int height, int width, long[] labels) {
         this.pixels = pixels;
         this.count = count;
         this.height = height;
         this.width = width;
+        this.labels = labels;
     }
 
     /**
@@ -49,11 +62,60 @@ public final class SampleImages {
                 }
             }
         }
-        return new SampleImages(out, n, height, width);
+        return new SampleImages(out, n, height, width, null);
     }
 
     public int count() {
         return count;
+    }
+
+    public int height() {
+        return height;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    /** The same images with the class each was sampled for. */
+    public SampleImages withLabels(long[] classLabels) {
+        if (classLabels.length != count) {
+            throw new IllegalArgumentException(classLabels.length + " labels for " + count + " samples");
+        }
+        return new SampleImages(pixels, count, height, width, classLabels.clone());
+    }
+
+    /** The samples at {@code indices}, in that order (with their labels, if recorded). */
+    public SampleImages subset(int[] indices) {
+        int size = height * width * 3;
+        byte[] out = new byte[indices.length * size];
+        long[] l = labels == null ? null : new long[indices.length];
+        for (int k = 0; k < indices.length; k++) {
+            System.arraycopy(pixels, indices[k] * size, out, k * size, size);
+            if (l != null) {
+                l[k] = labels[indices[k]];
+            }
+        }
+        return new SampleImages(out, indices.length, height, width, l);
+    }
+
+    /** The requested class of each sample, if recorded. */
+    public Optional<long[]> labels() {
+        return Optional.ofNullable(labels).map(long[]::clone);
+    }
+
+    /**
+     * Each sample as one channel (the mean of R, G, B: exact for samples of a grayscale model) on the data's
+     * pixel scale q/127.5 − 1, N × H × W row-major.
+     */
+    public float[] grayscale() {
+        int plane = height * width;
+        float[] out = new float[count * plane];
+        for (int p = 0; p < out.length; p++) {
+            int sum = (pixels[3 * p] & 0xFF) + (pixels[3 * p + 1] & 0xFF) + (pixels[3 * p + 2] & 0xFF);
+            out[p] = sum / 3f / 127.5f - 1f;
+        }
+        return out;
     }
 
     /** Pixel (row, col, channel) of sample i as 0..255. */
@@ -95,6 +157,114 @@ public final class SampleImages {
             zip.write(npyHeader(new long[] {count, height, width, 3}, "|u1"));
             zip.write(pixels);
             zip.closeEntry();
+            if (labels != null) {
+                zip.putNextEntry(new ZipEntry(LABELS + ".npy"));
+                zip.write(npyHeader(new long[] {count}, "<i8"));
+                ByteBuffer b = ByteBuffer.allocate(8 * count).order(ByteOrder.LITTLE_ENDIAN);
+                b.asLongBuffer().put(labels);
+                zip.write(b.array());
+                zip.closeEntry();
+            }
+        }
+    }
+
+    /**
+     * Reads an .npz with {@code arr_0} (N, H, W, 3) uint8 and, if present, {@code labels} (N,) integers, as
+     * {@link #writeNpz} and numpy.savez(_compressed) write them. Errors name the file and the array.
+     */
+    public static SampleImages readNpz(Path npz) throws IOException {
+        byte[] images = null;
+        long[] shape = null;
+        long[] labels = null;
+        try (InputStream in = Files.newInputStream(npz); ZipInputStream zip = new ZipInputStream(in)) {
+            for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+                if (e.getName().equals("arr_0.npy")) {
+                    Npy a = Npy.read(zip, npz + ": arr_0");
+                    if (!a.descr().equals("|u1") || a.shape().length != 4 || a.shape()[3] != 3) {
+                        throw new IOException(npz + ": arr_0 must be (N, H, W, 3) uint8, found " + a.descr() + " "
+                                + Arrays.toString(a.shape()));
+                    }
+                    images = a.data();
+                    shape = a.shape();
+                } else if (e.getName().equals(LABELS + ".npy")) {
+                    Npy a = Npy.read(zip, npz + ": " + LABELS);
+                    labels = a.integers(npz + ": " + LABELS);
+                }
+            }
+        }
+        if (images == null) {
+            throw new IOException(npz + ": no arr_0 array (expected the samples, (N, H, W, 3) uint8)");
+        }
+        int n = Math.toIntExact(shape[0]);
+        if (labels != null && labels.length != n) {
+            throw new IOException(npz + ": " + labels.length + " labels for " + n + " samples in arr_0");
+        }
+        return new SampleImages(images, n, Math.toIntExact(shape[1]), Math.toIntExact(shape[2]), labels);
+    }
+
+    /** One .npy array: its dtype string, shape and raw little-endian bytes (C order). */
+    private record Npy(String descr, long[] shape, byte[] data) {
+        private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']+)'");
+        private static final Pattern FORTRAN = Pattern.compile("'fortran_order':\\s*(True|False)");
+        private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([^)]*)\\)");
+
+        static Npy read(InputStream in, String what) throws IOException {
+            DataInputStream d = new DataInputStream(in);
+            byte[] magic = new byte[8];
+            d.readFully(magic);
+            if ((magic[0] & 0xFF) != 0x93 || !new String(magic, 1, 5, StandardCharsets.US_ASCII).equals("NUMPY")) {
+                throw new IOException(what + ": not a .npy array");
+            }
+            int major = magic[6];
+            int headerLength;
+            if (major == 1) {
+                headerLength = Short.toUnsignedInt(Short.reverseBytes(d.readShort()));
+            } else {
+                headerLength = Integer.reverseBytes(d.readInt());
+            }
+            byte[] header = new byte[headerLength];
+            d.readFully(header);
+            String dict = new String(header, StandardCharsets.ISO_8859_1);
+            Matcher descr = DESCR.matcher(dict);
+            Matcher fortran = FORTRAN.matcher(dict);
+            Matcher shape = SHAPE.matcher(dict);
+            if (!descr.find() || !fortran.find() || !shape.find()) {
+                throw new IOException(what + ": unreadable .npy header " + dict.trim());
+            }
+            if (fortran.group(1).equals("True")) {
+                throw new IOException(what + ": Fortran-order arrays are not supported");
+            }
+            long[] dims = Arrays.stream(shape.group(1).split(",")).map(String::trim).filter(x -> !x.isEmpty())
+                    .mapToLong(Long::parseLong).toArray();
+            long elements = Arrays.stream(dims).reduce(1, Math::multiplyExact);
+            int itemSize = Integer.parseInt(descr.group(1).substring(2));
+            byte[] data = new byte[Math.toIntExact(elements * itemSize)];
+            try {
+                d.readFully(data);
+            } catch (EOFException e) {
+                throw new IOException(what + ": truncated, expected " + data.length + " bytes of data", e);
+            }
+            return new Npy(descr.group(1), dims, data);
+        }
+
+        /** The array as int64, from little-endian signed integers of 1, 2, 4 or 8 bytes (1-d). */
+        long[] integers(String what) throws IOException {
+            if (shape.length != 1 || descr.length() < 3 || descr.charAt(1) != 'i' || descr.charAt(0) == '>') {
+                throw new IOException(what + ": expected a 1-d little-endian integer array, found " + descr + " "
+                        + Arrays.toString(shape));
+            }
+            ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+            long[] out = new long[Math.toIntExact(shape[0])];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = switch (data.length / out.length) {
+                    case 1 -> b.get();
+                    case 2 -> b.getShort();
+                    case 4 -> b.getInt();
+                    case 8 -> b.getLong();
+                    default -> throw new IOException(what + ": unsupported integer type " + descr);
+                };
+            }
+            return out;
         }
     }
 

@@ -1,0 +1,80 @@
+package dev.ditspark.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ditspark.core.sample.SampleImages;
+import java.awt.image.BufferedImage;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * {@code dit demo} end to end, shortened (a few training steps, 4 samples per class, 10 DDIM steps, a briefly
+ * trained classifier): import, train, sample, score. Checks the printed numbers, the grid and the .npz.
+ */
+@Tag("e2e")
+class DemoCommandTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shortDemoPrintsBothQualityNumbersAndWritesGridAndSamples() throws Exception {
+        Path out = dir.resolve("demo");
+        StringWriter text = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = DitCommand.commandLine();
+        cl.setOut(new PrintWriter(text));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute("demo", "--out", out.toString(), "--config", Path.of("../conf/demo.yaml").toString(),
+                "--set", "train.max_steps=20", "--set", "checkpoint.every=20", "--set", "sample.steps=ddim10",
+                "--per-class", "4", "--grid-per-class", "2", "--classifier-steps", "60");
+        String printed = text.toString();
+        assertEquals(0, code, printed + err);
+
+        Matcher accuracy = Pattern.compile("class accuracy: (\\d+\\.\\d)% of 40 samples").matcher(printed);
+        Matcher fd = Pattern.compile("Frechet distance: (\\d+\\.\\d\\d) to the 10000 test images").matcher(printed);
+        assertTrue(accuracy.find(), printed);
+        assertTrue(fd.find(), printed);
+        double a = Double.parseDouble(accuracy.group(1));
+        assertTrue(a >= 0 && a <= 100, printed);
+        assertTrue(Double.parseDouble(fd.group(1)) > 0, printed); // 20 training steps: far from the data
+        assertTrue(Files.exists(out.resolve("classifier/fashion-mnist-cnn.safetensors")), printed);
+
+        BufferedImage grid = ImageIO.read(out.resolve("samples/grid.png").toFile());
+        assertEquals(2 + 2 * (28 + 2), grid.getWidth()); // 2 per class
+        assertEquals(2 + 10 * (28 + 2), grid.getHeight()); // 10 classes
+
+        SampleImages samples = SampleImages.readNpz(out.resolve("samples/samples.npz"));
+        assertEquals(40, samples.count());
+        assertEquals(28, samples.height());
+        long[] expected = new long[40];
+        for (int i = 0; i < 40; i++) {
+            expected[i] = i / 4;
+        }
+        assertArrayEquals(expected, samples.labels().orElseThrow());
+        for (int i = 0; i < 40; i += 13) { // grayscale model: the three channels are equal
+            assertEquals(samples.pixel(i, 14, 14, 0), samples.pixel(i, 14, 14, 2));
+        }
+
+        // A rerun resumes: nothing left to train, the classifier comes from its cache.
+        StringWriter again = new StringWriter();
+        cl.setOut(new PrintWriter(again));
+        assertEquals(0, cl.execute("demo", "--out", out.toString(), "--config", "../conf/demo.yaml",
+                "--set", "train.max_steps=20", "--set", "sample.steps=ddim10", "--per-class", "2"), again.toString() + err);
+        assertTrue(again.toString().contains("already imported"), again.toString());
+        assertTrue(again.toString().contains("nothing to do"), again.toString());
+        assertTrue(again.toString().contains("classifier: loaded"), again.toString());
+        assertTrue(again.toString().contains("of 20 samples classified"), again.toString());
+    }
+}
