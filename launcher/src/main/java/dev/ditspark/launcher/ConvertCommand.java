@@ -1,9 +1,6 @@
 package dev.ditspark.launcher;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.ditspark.core.checkpoint.CheckpointStore;
-import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.DiT;
 import dev.ditspark.core.model.DiTConfig;
@@ -19,14 +16,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -45,22 +40,8 @@ public final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    static final class Source {
-        @Option(names = "--checkpoint", paramLabel = "URI", description = "A run's checkpoint directory (newest step unless --step).")
-        String checkpoint;
-
-        @Option(names = "--weights", paramLabel = "FILE", description = "A safetensors file to re-encode.")
-        Path weights;
-    }
-
-    @ArgGroup(exclusive = true, multiplicity = "1")
-    Source source;
-
-    @Option(names = "--step", description = "Checkpoint step (default: the newest committed).")
-    Long step;
-
-    @Option(names = "--raw", description = "Export the raw training weights instead of the EMA.")
-    boolean raw;
+    @Mixin
+    WeightsSource source;
 
     @Option(names = "--dtype", defaultValue = "F32", description = "F32, F16 or BF16 (default: ${DEFAULT-VALUE}).")
     String dtype;
@@ -78,18 +59,14 @@ public final class ConvertCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         TensorDType target = parseDtype(dtype);
         PrintWriter pw = spec.commandLine().getOut();
-        if (source.checkpoint != null) {
-            CheckpointStore store = CheckpointStore.open(source.checkpoint, new Configuration());
-            long at = step != null ? step : store.latestStep().orElseThrow(() -> new IllegalArgumentException(
-                    "--checkpoint " + source.checkpoint + ": no committed checkpoint there"));
-            RunConfig run = RunConfig.bind((ObjectNode) store.readState(at).config(), List.of(), store.uri() + " step " + at);
-            try (SafetensorsFile in = store.openTensors(at, raw ? "model" : "ema")) {
-                check(in, run.model().toDiTConfig());
-                write(in, target, Map.of("format", "pt", "source", store.uri() + "/" + CheckpointStore.directoryName(at),
-                        "weights", raw ? "model" : "ema"), pw);
+        if (source.fromCheckpoint()) {
+            WeightsSource.RunCheckpoint c = source.checkpoint();
+            try (SafetensorsFile in = c.open()) {
+                check(in, c.config().model().toDiTConfig());
+                write(in, target, Map.of("format", "pt", "source", c.describe(), "weights", c.raw() ? "model" : "ema"), pw);
             }
         } else {
-            try (SafetensorsFile in = SafetensorsFile.open(source.weights)) {
+            try (SafetensorsFile in = SafetensorsFile.open(source.weights())) {
                 if (model != null) {
                     check(in, DiTConfig.named(model, imageSize));
                 }

@@ -6,9 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.ditspark.core.model.Functional;
 import dev.ditspark.core.vae.AutoencoderKL;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.ditspark.core.checkpoint.CheckpointStore;
-import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.config.SampleSpec;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.DiT;
@@ -24,10 +21,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -41,22 +37,8 @@ public final class SampleCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    static final class Source {
-        @Option(names = "--checkpoint", paramLabel = "URI", description = "A run's checkpoint directory (newest step unless --step).")
-        String checkpoint;
-
-        @Option(names = "--weights", paramLabel = "FILE", description = "Reference-named DiT weights (.safetensors); needs --model.")
-        Path weights;
-    }
-
-    @ArgGroup(exclusive = true, multiplicity = "1")
-    Source source;
-
-    @Option(names = "--step", description = "Checkpoint step (default: the newest committed).")
-    Long step;
-
-    @Option(names = "--raw", description = "Use the raw training weights instead of the EMA.")
-    boolean raw;
+    @Mixin
+    WeightsSource source;
 
     @Option(names = "--model", description = "With --weights: DiT-S/2 ... DiT-XL/8.")
     String model;
@@ -113,7 +95,7 @@ public final class SampleCommand implements Callable<Integer> {
         PrintWriter pw = spec.commandLine().getOut();
         Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
         try (NDManager manager = TorchEngine.newManager(device)) {
-            Loaded loaded = source.checkpoint != null ? fromCheckpoint(manager) : fromWeights(manager);
+            Loaded loaded = source.fromCheckpoint() ? fromCheckpoint(manager) : fromWeights(manager);
             SampleSpec s = new SampleSpec(steps != null ? steps : loaded.defaults.steps(),
                     sampler != null ? sampler : loaded.defaults.sampler(),
                     cfgScale != null ? cfgScale : loaded.defaults.cfgScale(),
@@ -184,15 +166,12 @@ public final class SampleCommand implements Callable<Integer> {
     }
 
     private Loaded fromCheckpoint(NDManager manager) throws IOException {
-        CheckpointStore store = CheckpointStore.open(source.checkpoint, new Configuration());
-        long at = step != null ? step : store.latestStep().orElseThrow(() -> new IllegalArgumentException(
-                "--checkpoint " + source.checkpoint + ": no committed checkpoint there"));
-        RunConfig run = RunConfig.bind((ObjectNode) store.readState(at).config(), List.of(), store.uri() + " step " + at);
-        DiT dit = new DiT(run.model().toDiTConfig());
-        try (SafetensorsFile f = store.openTensors(at, raw ? "model" : "ema")) {
+        WeightsSource.RunCheckpoint c = source.checkpoint();
+        DiT dit = new DiT(c.config().model().toDiTConfig());
+        try (SafetensorsFile f = c.open()) {
             StateDict.load(dit, f, manager);
         }
-        return new Loaded(dit, run.sample());
+        return new Loaded(dit, c.config().sample());
     }
 
     private Loaded fromWeights(NDManager manager) throws IOException {
@@ -200,7 +179,7 @@ public final class SampleCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--weights needs --model (e.g. DiT-XL/2) and --image-size");
         }
         DiT dit = new DiT(DiTConfig.named(model, imageSize, 4, numClasses));
-        try (SafetensorsFile f = SafetensorsFile.open(source.weights)) {
+        try (SafetensorsFile f = SafetensorsFile.open(source.weights())) {
             StateDict.load(dit, f, manager);
         }
         return new Loaded(dit, SampleSpec.defaults());
