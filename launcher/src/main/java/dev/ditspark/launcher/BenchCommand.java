@@ -21,6 +21,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * 8-64 GPUs; {@code loader}: how fast latent shards load (Fashion-MNIST in every dtype and codec).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
+        header = "Measure this machine: model, allreduce or loader throughput.",
         description = {"Measure this machine: model (DiT forward and forward+backward throughput, random weights),",
             "allreduce (tcp ring vs socket copy on loopback, ring model for 8-64 GPUs), loader (shard reading)."})
 public final class BenchCommand implements Callable<Integer> {

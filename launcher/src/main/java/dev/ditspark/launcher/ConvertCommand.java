@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
  * and shapes before it is written.
  */
 @Command(name = "convert", mixinStandardHelpOptions = true,
+        header = "Export or re-encode weights under the reference DiT state_dict names.",
         description = {"Export a checkpoint's EMA (or raw) weights under the reference DiT names, or re-encode a",
             "safetensors file (F32/F16/BF16). Example: dit convert --checkpoint runs/demo/checkpoints --out ema.safetensors",
             "(the released .pt files: tools/reference/pt_to_safetensors.py turns them into safetensors first)"})

@@ -23,6 +23,7 @@ import picocli.CommandLine.Spec;
  * Every stage resumes: rerunning after an interruption continues where it stopped.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
+        header = "Try it: Fashion-MNIST -> a small DiT trained on the CPU -> samples and quality numbers.",
         description = {"Run the embedded demo: import Fashion-MNIST, train a small DiT (~15 min on 2 cores),",
             "sample a per-class grid and score the samples (dit eval: class accuracy, Frechet distance).",
             "Rerun to resume; --set overrides conf/demo.yaml fields."})

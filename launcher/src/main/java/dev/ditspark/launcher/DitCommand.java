@@ -13,9 +13,9 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "dit-spark 0.1.0",
         description = {"Diffusion Transformers (DiT, Peebles & Xie 2022) trained data-parallel on Spark.", ""},
-        footer = {"", "The path: dit demo (try it) -> dit prepare (images -> VAE latents) -> dit train (--workers N locally,",
-            "--master for a cluster; resumes by itself) -> dit sample -> dit eval. 'dit help COMMAND' for details;",
-            "README.md for the whole walk-through, configs in conf/."},
+        footer = {"", "The path: dit demo (try it) -> dit prepare (images -> VAE latents) -> dit train",
+            "(--workers N here, --master for a cluster) -> dit sample -> dit eval.",
+            "'dit help COMMAND' for each; README.md for the walk-through; configs in conf/."},
         subcommands = {DemoCommand.class, PrepareCommand.class, TrainCommand.class, SampleCommand.class,
             EvalCommand.class, ConvertCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class DitCommand implements Runnable {

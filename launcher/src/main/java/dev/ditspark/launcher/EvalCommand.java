@@ -23,6 +23,7 @@ import picocli.CommandLine.Spec;
  * set in its feature space.
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
+        header = "Score Fashion-MNIST samples: class accuracy and Frechet distance.",
         description = {"Score Fashion-MNIST samples (a dit sample .npz): the accuracy of a small classifier on them",
             "by requested class, and the Frechet distance of its features to the 10,000 test images.",
             "The classifier is trained on the training split on first use (~1-3 min on 2 cores) and cached.",

@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code dit prepare}: the offline latent preprocessing (data-prep's {@link PrepareJob}) in an embedded Spark. */
 @Command(name = "prepare", mixinStandardHelpOptions = true,
+        header = "Encode an ImageNet-layout image folder into VAE latent shards (Spark).",
         description = {"Encode a folder of class sub-folders (ImageNet's layout) into latent Parquet shards + manifest:",
             "ADM center crop, VAE encoder on each image and its mirror. Bad files are listed in OUTPUT/_report.json;",
             "re-running after an interruption skips finished shards.",

@@ -29,6 +29,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code dit sample}: images from a run's checkpoint (EMA weights) or from reference-named weights. */
 @Command(name = "sample", mixinStandardHelpOptions = true,
+        header = "Sample images from a run's EMA weights or from reference weights.",
         description = {"Sample images from a checkpoint (its EMA weights) or from reference-named safetensors weights.",
             "Writes OUT/grid.png (one row per class) and OUT/samples.npz (arr_0: N x H x W x 3 uint8; labels: N int64).",
             "Example: dit sample --checkpoint runs/demo/checkpoints --per-class 8 --out runs/demo/samples"})

@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code dit train}: train a DiT from a YAML config; resumes from the newest checkpoint of the run. */
 @Command(name = "train", mixinStandardHelpOptions = true,
+        header = "Train a DiT from a YAML config, here or on a Spark cluster; resumes by itself.",
         description = {"Train a DiT as configured (conf/*.yaml), resuming from the run's newest checkpoint.",
             "Example: dit train --config conf/demo.yaml --set train.max_steps=500"})
 public final class TrainCommand implements Callable<Integer> {
