@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
         header = "Score Fashion-MNIST samples: class accuracy and Frechet distance.",
         description = {"Score Fashion-MNIST samples (a dit sample .npz): the accuracy of a small classifier on them",
             "by requested class, and the Frechet distance of its features to the 10,000 test images.",
-            "The classifier is trained on the training split on first use (~1-3 min on 2 cores) and cached.",
+            "The classifier is trained on the training split on first use (~15 s on 2 idle cores) and cached.",
             "Example: dit eval --samples runs/demo/samples/samples.npz"})
 public final class EvalCommand implements Callable<Integer> {
 

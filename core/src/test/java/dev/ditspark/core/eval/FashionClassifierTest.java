@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The evaluation classifier trained (briefly: 300 steps, ~20 s on 2 cores) on Debian's Fashion-MNIST, then
- * checked on the real test split, on noise, and in its feature space. The demo's classifier trains 3x longer.
+ * The evaluation classifier trained briefly (300 steps, 86.6% test accuracy; the class runs in ~26 s on 2 idle
+ * cores) on Debian's Fashion-MNIST, then checked on the real test split, on noise, and in its feature space.
+ * The demo's classifier trains 3x longer (89.0% test accuracy).
  */
 @Tag("e2e")
 class FashionClassifierTest {
