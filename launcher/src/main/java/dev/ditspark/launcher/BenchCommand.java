@@ -71,8 +71,14 @@ public final class BenchCommand implements Callable<Integer> {
                 return model();
             }
             case "allreduce" -> {
-                AllreduceBenchmark.run(sizesMb, ranks, iterations, System.out);
-                AllreduceBenchmark.printModel(System.out);
+                // The benchmark prints to a PrintStream; this command prints to picocli's writer.
+                java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+                try (java.io.PrintStream ps = new java.io.PrintStream(text, true, java.nio.charset.StandardCharsets.UTF_8)) {
+                    AllreduceBenchmark.run(sizesMb, ranks, iterations, ps);
+                    AllreduceBenchmark.printModel(ps);
+                }
+                spec.commandLine().getOut().print(text.toString(java.nio.charset.StandardCharsets.UTF_8));
+                spec.commandLine().getOut().flush();
                 return 0;
             }
             case "loader" -> {

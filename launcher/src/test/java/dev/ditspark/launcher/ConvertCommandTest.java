@@ -12,8 +12,6 @@ import dev.ditspark.core.train.Trainer;
 import dev.ditspark.core.train.TrainingListener;
 import dev.ditspark.core.weights.SafetensorsFile;
 import dev.ditspark.core.weights.TensorDType;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,7 +19,6 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code dit convert}: a run's EMA weights exported under the reference names, re-read by two readers. */
 class ConvertCommandTest {
@@ -48,18 +45,11 @@ class ConvertCommandTest {
         }
     }
 
-    private static int dit(StringWriter out, String... args) {
-        CommandLine cl = DitCommand.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(out, true));
-        return cl.execute(args);
-    }
-
     @Test
     void exportsTheEmaUnderReferenceNamesInF16() throws Exception {
         Path out = dir.resolve("ema16.safetensors");
-        StringWriter log = new StringWriter();
-        assertEquals(0, dit(log, "convert", "--checkpoint", ckpt, "--dtype", "f16", "--out", out.toString()), log.toString());
+        DitRun exported = DitRun.of("convert", "--checkpoint", ckpt, "--dtype", "f16", "--out", out.toString());
+        assertEquals(0, exported.code(), exported.all());
         CheckpointStore store = CheckpointStore.open(ckpt, new Configuration());
         try (SafetensorsFile ema = store.openTensors(2, "ema"); SafetensorsFile f16 = SafetensorsFile.open(out)) {
             assertEquals(ema.names(), f16.names());
@@ -76,7 +66,8 @@ class ConvertCommandTest {
         }
         // Back to F32 with the model's keys checked: exact re-encoding of the F16 values.
         Path back = dir.resolve("ema32.safetensors");
-        assertEquals(0, dit(log, "convert", "--weights", out.toString(), "--out", back.toString()), log.toString());
+        DitRun reencoded = DitRun.of("convert", "--weights", out.toString(), "--out", back.toString());
+        assertEquals(0, reencoded.code(), reencoded.all());
         try (SafetensorsFile f16 = SafetensorsFile.open(out); SafetensorsFile f32 = SafetensorsFile.open(back)) {
             for (String name : f16.names()) {
                 assertEquals(TensorDType.F32, f32.info(name).dtype());
@@ -88,20 +79,19 @@ class ConvertCommandTest {
     @Test
     void aFileThatIsNotTheNamedModelIsRefusedNamingTheKeys() throws Exception {
         Path out = dir.resolve("ema.safetensors");
-        StringWriter log = new StringWriter();
-        assertEquals(0, dit(log, "convert", "--checkpoint", ckpt, "--out", out.toString()), log.toString());
-        StringWriter err = new StringWriter();
-        int code = dit(err, "convert", "--weights", out.toString(), "--model", "DiT-S/8", "--out",
+        DitRun exported = DitRun.of("convert", "--checkpoint", ckpt, "--out", out.toString());
+        assertEquals(0, exported.code(), exported.all());
+        DitRun refused = DitRun.of("convert", "--weights", out.toString(), "--model", "DiT-S/8", "--out",
                 dir.resolve("never.safetensors").toString());
-        assertTrue(code != 0, err.toString());
-        assertTrue(err.toString().contains("blocks.1."), err.toString()); // DiT-S/8 has 12 blocks; the file has one
+        assertTrue(refused.code() != 0, refused.all());
+        assertTrue(refused.err().contains("blocks.1."), refused.all()); // DiT-S/8 has 12 blocks; the file has one
         assertTrue(!Files.exists(dir.resolve("never.safetensors")));
     }
 
     @Test
     void aBadDtypeIsNamed() {
-        StringWriter err = new StringWriter();
-        assertEquals(2, dit(err, "convert", "--checkpoint", ckpt, "--dtype", "int8", "--out", dir.resolve("x").toString()));
-        assertTrue(err.toString().contains("--dtype: F32, F16 or BF16, got int8"), err.toString());
+        DitRun bad = DitRun.of("convert", "--checkpoint", ckpt, "--dtype", "int8", "--out", dir.resolve("x").toString());
+        assertEquals(2, bad.code(), bad.all());
+        assertTrue(bad.err().contains("--dtype: F32, F16 or BF16, got int8"), bad.all());
     }
 }

@@ -3,28 +3,13 @@ package dev.ditspark.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 class InfoCommandTest {
 
-    private record Result(int code, String out, String err) { }
-
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = DitCommand.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Result(code, out.toString(), err.toString());
-    }
-
     @Test
     void tableListsAllTwelveConfigsWithTheSpecCounts() {
-        Result r = run("info");
+        DitRun r = DitRun.of("info");
         assertEquals(0, r.code(), r.err());
         String[] expected = {
             "DiT-S/2 32,963,360", "DiT-S/4 32,945,024", "DiT-S/8 33,148,160",
@@ -39,7 +24,7 @@ class InfoCommandTest {
 
     @Test
     void oneModelAt512Px() {
-        Result r = run("info", "--model", "DiT-XL/2", "--image-size", "512");
+        DitRun r = DitRun.of("info", "--model", "DiT-XL/2", "--image-size", "512");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("tokens:                         1024"), r.out());
         assertTrue(r.out().contains("forward GMACs / image:          524.54"), r.out());
@@ -47,7 +32,7 @@ class InfoCommandTest {
 
     @Test
     void unknownModelIsOneClearLine() {
-        Result r = run("info", "--model", "DiT-Q/2");
+        DitRun r = DitRun.of("info", "--model", "DiT-Q/2");
         assertEquals(2, r.code());
         assertTrue(r.err().startsWith("dit: model: unknown name 'DiT-Q/2'"), r.err());
     }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ditspark.core.checkpoint.CheckpointStore;
 import dev.ditspark.core.data.FashionMnist;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,7 +17,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import scala.Option;
 
 /**
@@ -48,20 +45,12 @@ class TrainOnSparkTest {
                 """.formatted(data));
     }
 
-    private static int dit(StringWriter out, String... args) {
-        CommandLine cl = DitCommand.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(out, true));
-        return cl.execute(args);
-    }
-
     @Test
     void twoWorkersOnTheEmbeddedLocalSpark() {
         String ckpt = dir.resolve("local").toUri().toString();
-        StringWriter out = new StringWriter();
-        int code = dit(out, "train", "--config", yaml.toString(), "--workers", "2", "--set", "checkpoint.uri=" + ckpt);
-        assertEquals(0, code, out.toString());
-        assertTrue(out.toString().contains("trained to step 4 on 2 workers"), out.toString());
+        DitRun r = DitRun.of("train", "--config", yaml.toString(), "--workers", "2", "--set", "checkpoint.uri=" + ckpt);
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("trained to step 4 on 2 workers"), r.all());
         assertEquals(List.of(2L, 4L), CheckpointStore.open(ckpt, new Configuration()).committedSteps());
     }
 
@@ -75,15 +64,14 @@ class TrainOnSparkTest {
                 dir.resolve("work").toString(), Option.empty(), conf, Option.empty());
         try {
             String ckpt = dir.resolve("cluster").toUri().toString();
-            StringWriter out = new StringWriter();
-            int code = dit(out, "train", "--config", yaml.toString(), "--workers", "2", "--master", url,
+            DitRun r = DitRun.of("train", "--config", yaml.toString(), "--workers", "2", "--master", url,
                     "--set", "checkpoint.uri=" + ckpt,
                     "--conf", "spark.executor.cores=1", "--conf", "spark.cores.max=2", "--conf", "spark.executor.memory=1g",
                     // The worker's Spark install is empty: executors take Spark from this test's class path.
                     "--conf", "spark.executor.extraClassPath=" + System.getProperty("java.class.path"),
                     "--conf", "spark.ui.enabled=false");
-            assertEquals(0, code, out.toString());
-            assertTrue(out.toString().contains("spark: FINISHED"), out.toString());
+            assertEquals(0, r.code(), r.all());
+            assertTrue(r.out().contains("spark: FINISHED"), r.all());
             assertEquals(List.of(2L, 4L), CheckpointStore.open(ckpt, new Configuration()).committedSteps());
         } finally {
             worker.shutdown();
