@@ -69,6 +69,9 @@ final class SparkSubmission {
         AbstractLauncher<?> launcher = external ? new SparkLauncher().setSparkHome(sparkHome.toString())
                 : new InProcessLauncher();
         Path props = propertiesFile;
+        if (props != null && !Files.isRegularFile(props)) {
+            throw new IllegalArgumentException("--properties-file " + props + ": no such file");
+        }
         if (props == null) {
             // The in-process launcher otherwise looks for SPARK_HOME/conf.
             props = Files.createTempFile("dit-spark-defaults", ".conf");
@@ -80,10 +83,20 @@ final class SparkSubmission {
                 .setAppResource(jobJar().toString())
                 .setMainClass(MAIN_CLASS)
                 .setPropertiesFile(props.toString())
-                .addAppArgs("--config-json", run.toTree().toString())
-                // Offline DJL on the executors: libtorch comes from the shipped pytorch-native jar.
-                .setConf("spark.executor.extraJavaOptions", "-Dai.djl.offline=true")
-                .setConf("spark.executorEnv.OPT_OUT_TRACKING", "true");
+                .addAppArgs("--config-json", run.toTree().toString());
+        // Offline DJL on the executors (libtorch from the shipped pytorch-native jar), unless the properties
+        // file or --conf already say how the executors start (conf/spark-defaults.conf does).
+        java.util.Properties defaults = new java.util.Properties();
+        try (var in = Files.newBufferedReader(props)) {
+            defaults.load(in);
+        }
+        Map<String, String> ours = Map.of("spark.executor.extraJavaOptions", "-Dai.djl.offline=true",
+                "spark.executorEnv.OPT_OUT_TRACKING", "true");
+        ours.forEach((k, v) -> {
+            if (!defaults.containsKey(k) && !sparkConf.containsKey(k)) {
+                launcher.setConf(k, v);
+            }
+        });
         for (Path lib : libs) {
             launcher.addJar(lib.toString());
         }

@@ -78,4 +78,12 @@ class TrainOnSparkTest {
             master.shutdown();
         }
     }
+
+    @Test
+    void aMissingPropertiesFileIsNamedBeforeAnythingIsSubmitted() {
+        DitRun r = DitRun.of("train", "--config", yaml.toString(), "--workers", "2", "--master", "spark://127.0.0.1:1",
+                "--properties-file", dir.resolve("nope.conf").toString(), "--set", "checkpoint.uri=" + dir.resolve("x"));
+        assertEquals(2, r.code(), r.all());
+        assertTrue(r.err().contains("--properties-file " + dir.resolve("nope.conf") + ": no such file"), r.all());
+    }
 }
