@@ -42,6 +42,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--images", defaultValue = "60000", description = "loader: Fashion-MNIST images to write and read.")
     int images;
 
+    @Option(names = "--config", paramLabel = "YAML",
+            description = "model: the model of this run config instead of --models, e.g. conf/demo.yaml.")
+    java.nio.file.Path config;
+
     @Option(names = "--models", split = ",", defaultValue = "DiT-S/8,DiT-S/4,DiT-S/2,DiT-B/8,DiT-B/4",
             description = "Comma-separated configurations (default: ${DEFAULT-VALUE}).")
     List<String> models;
@@ -96,18 +100,24 @@ public final class BenchCommand implements Callable<Integer> {
             TorchEngine.setThreads(t);
         }
         Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
-        out.printf(Locale.ROOT, "device %s, threads %d, batch %d, image %d px, median of %d%n", device, t, batch,
-                imageSize, iterations);
+        out.printf(Locale.ROOT, "device %s, threads %d, batch %d, %s, median of %d%n", device, t, batch,
+                config != null ? "the model of " + config : "image " + imageSize + " px", iterations);
         out.printf(Locale.ROOT, "%-9s %12s %12s %12s %12s %10s%n", "model", "fwd s/step", "fwd img/s", "train s/step",
                 "train img/s", "GMAC/s");
         out.flush();
-        for (String name : models) {
-            var r = ForwardBackwardBenchmark.run(DiTConfig.named(name.trim(), imageSize), batch, warmup, iterations,
-                    device);
-            out.printf(Locale.ROOT, "%-9s %12.3f %12.2f %12.3f %12.2f %10.1f%n", name.trim(), r.forwardSeconds(),
+        java.util.Map<String, DiTConfig> configs = new java.util.LinkedHashMap<>();
+        if (config != null) {
+            configs.put(config.getFileName().toString(),
+                    dev.ditspark.core.config.RunConfig.load(config, List.of()).model().toDiTConfig());
+        } else {
+            models.forEach(name -> configs.put(name.trim(), DiTConfig.named(name.trim(), imageSize)));
+        }
+        configs.forEach((name, cfg) -> {
+            var r = ForwardBackwardBenchmark.run(cfg, batch, warmup, iterations, device);
+            out.printf(Locale.ROOT, "%-9s %12.3f %12.2f %12.3f %12.2f %10.1f%n", name, r.forwardSeconds(),
                     r.forwardImagesPerSecond(), r.trainSeconds(), r.trainImagesPerSecond(), r.trainGmacsPerSecond());
             out.flush();
-        }
+        });
         return 0;
     }
 }
