@@ -21,6 +21,14 @@ class BenchCommandTest {
     }
 
     @Test
+    void modelOfARunConfig() {
+        DitRun r = DitRun.of("bench", "--config", "../conf/demo.yaml", "--batch", "2", "--iterations", "1", "--warmup", "0");
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("the model of ../conf/demo.yaml"), r.all());
+        assertTrue(Pattern.compile("demo\\.yaml +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+").matcher(r.out()).find(), r.all());
+    }
+
+    @Test
     void allreducePrintsBandwidthAndTheRingModel() {
         DitRun r = DitRun.of("bench", "allreduce", "--sizes-mb", "1", "--ranks", "2", "--iterations", "1");
         assertEquals(0, r.code(), r.all());
