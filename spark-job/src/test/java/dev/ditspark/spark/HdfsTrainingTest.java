@@ -1,8 +1,10 @@
 package dev.ditspark.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ditspark.core.checkpoint.CheckpointException;
 import dev.ditspark.core.checkpoint.CheckpointStore;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.data.FashionMnist;
@@ -68,5 +70,15 @@ class HdfsTrainingTest {
         assertEquals(List.of(2L, 4L, 6L), store.committedSteps());
         assertEquals(6, store.readState(6).step());
         assertEquals(16 * 0 + 6L * 8, store.readState(6).imagesSeen());
+    }
+
+    @Test
+    void anUnreachableNameNodeIsNamed() {
+        Configuration conf = new Configuration();
+        conf.setInt("ipc.client.connect.max.retries", 0); // fail at once instead of after ten 1-second retries
+        CheckpointStore store = CheckpointStore.open("hdfs://127.0.0.1:1/runs/x", conf);
+        CheckpointException e = assertThrows(CheckpointException.class, store::latestStep);
+        assertTrue(e.getMessage().startsWith("checkpoint store hdfs://127.0.0.1:1/runs/x: cannot list: "), e.getMessage());
+        assertTrue(e.getMessage().contains("Connection refused"), e.getMessage());
     }
 }
