@@ -75,7 +75,7 @@ public final class DemoCommand implements Callable<Integer> {
         pw.println("[2/4] training (" + run.train().maxSteps() + " steps of " + run.train().globalBatch()
                 + " images; checkpoints in " + checkpoints + ")");
         pw.flush();
-        TrainCommand.run(run, null, pw);
+        TrainCommand.trainHere(run, null, pw);
         pw.println("[3/4] sampling " + perClass + " images per class with the EMA weights");
         pw.flush();
         int code = new CommandLine(new SampleCommand()).setOut(pw).setErr(spec.commandLine().getErr()).execute(

@@ -76,10 +76,19 @@ public final class TrainCommand implements Callable<Integer> {
             return SparkSubmission.fromSystemProperties().submit(run, master, deployMode, sparkConf, propertiesFile,
                     spec.commandLine().getOut());
         }
+        return trainHere(run, gpu, spec.commandLine().getOut());
+    }
+
+    /** Trains {@code run} from this JVM: one worker in-process, several on an embedded local Spark; shared with dit demo. */
+    static int trainHere(RunConfig run, Integer gpu, PrintWriter out) {
         if (run.train().workers() == 1) {
-            return run(run, gpu, spec.commandLine().getOut());
+            return run(run, gpu, out);
         }
-        return runOnLocalSpark(run, spec.commandLine().getOut());
+        if (gpu != null) {
+            throw new IllegalArgumentException("--gpu: one worker only; " + run.train().workers()
+                    + " workers take their GPUs from Spark (--master with spark.task.resource.gpu.amount=1)");
+        }
+        return runOnLocalSpark(run, out);
     }
 
     /** train.workers workers as one barrier stage of an embedded Spark in this JVM, a task slot per worker. */
@@ -100,12 +109,8 @@ public final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Trains {@code run} in this JVM (one worker); shared with {@code dit demo}. */
-    static int run(RunConfig run, Integer gpu, PrintWriter out) {
-        if (run.train().workers() != 1) {
-            throw new IllegalArgumentException("train.workers: " + run.train().workers()
-                    + " workers run as a Spark job (runOnLocalSpark); this runs one worker in this JVM");
-        }
+    /** One worker in this JVM, with a progress bar on a terminal. */
+    private static int run(RunConfig run, Integer gpu, PrintWriter out) {
         Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
         try (Trainer trainer = new Trainer(run, Collective.local(), device, new Configuration());
                 Progress bar = Progress.start("train", trainer.step(), run.train().maxSteps())) {
