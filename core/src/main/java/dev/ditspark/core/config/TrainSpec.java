@@ -12,6 +12,9 @@ import com.fasterxml.jackson.databind.annotation.JsonNaming;
  *
  * @param microBatch images per forward pass on one worker; when global_batch / workers is larger, gradients
  *     are accumulated over several micro-batches (null: no accumulation)
+ * @param precision float32 matmul precision on CUDA: {@code tf32} (TensorFloat-32 tensor cores, as the
+ *     reference's {@code torch.backends.cuda.matmul.allow_tf32 = True}) or {@code fp32} (full float32); null
+ *     means tf32 on a GPU and fp32 on the CPU ({@link #precisionFor})
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record TrainSpec(
@@ -27,7 +30,12 @@ public record TrainSpec(
         Long seed,
         Integer logEvery,
         Integer threads,
-        Integer workers) {
+        Integer workers,
+        String precision) {
+
+    /** {@code train.precision} values. */
+    public static final String FP32 = "fp32";
+    public static final String TF32 = "tf32";
 
     public TrainSpec {
         globalBatch = orDefault(globalBatch, 256);
@@ -57,6 +65,13 @@ public record TrainSpec(
         require(emaDecay >= 0 && emaDecay <= 1, "train.ema_decay", "must be in [0, 1], got " + emaDecay);
         require(logEvery > 0, "train.log_every", "must be positive, got " + logEvery);
         require(threads == null || threads > 0, "train.threads", "must be positive, got " + threads);
+        require(precision == null || precision.equals(FP32) || precision.equals(TF32), "train.precision",
+                "fp32 or tf32, got " + precision);
+    }
+
+    /** The precision to train with on a GPU ({@code gpu}) or the CPU: the configured one, else tf32 / fp32. */
+    public String precisionFor(boolean gpu) {
+        return precision != null ? precision : gpu ? TF32 : FP32;
     }
 
     /** Images one worker contributes to each optimizer step. */
