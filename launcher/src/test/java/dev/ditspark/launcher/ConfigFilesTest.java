@@ -143,14 +143,16 @@ class ConfigFilesTest {
     }
 
     @Test
-    void sparkDefaultsGiveEachExecutorOneGpuAndOneTask() throws IOException {
+    void sparkDefaultsGiveEachExecutorAGpuNodeAndOneTaskPerGpu() throws IOException {
         Properties p = sparkDefaults();
-        assertEquals("1", p.getProperty("spark.executor.resource.gpu.amount"));
+        int gpus = Integer.parseInt(p.getProperty("spark.executor.resource.gpu.amount"));
+        assertEquals(8, gpus, "one executor per 8-GPU node");
         assertEquals("1", p.getProperty("spark.task.resource.gpu.amount"));
         assertEquals("nvidia.com", p.getProperty("spark.executor.resource.gpu.vendor"));
-        String cores = p.getProperty("spark.executor.cores");
-        assertTrue(Integer.parseInt(cores) > 0, cores);
-        assertEquals(cores, p.getProperty("spark.task.cpus"), "task.cpus must equal executor.cores: one task per executor");
+        int cores = Integer.parseInt(p.getProperty("spark.executor.cores"));
+        int taskCpus = Integer.parseInt(p.getProperty("spark.task.cpus"));
+        assertTrue(taskCpus > 0, "task.cpus " + taskCpus);
+        assertEquals(gpus * taskCpus, cores, "executor.cores must be GPUs x task.cpus: one task per GPU, never more");
         assertEquals("false", p.getProperty("spark.dynamicAllocation.enabled"), "barrier stages need static allocation");
         assertTrue(p.getProperty("spark.scheduler.barrier.maxConcurrentTasksCheck.interval").matches("\\d+s"));
         assertTrue(Integer.parseInt(p.getProperty("spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures")) > 0);

@@ -180,14 +180,27 @@ class K8sManifestsTest {
 
     // ----- GPUs, nodes, shared memory
 
+    /**
+     * One executor per GPU node owning all its GPUs, one task per GPU: the ranks of a node share a host, so NCCL
+     * connects them over NVLink / P2P instead of the pod network.
+     */
     @Test
-    void executorsGetOneGpuAndRunOnGpuNodes() {
+    void executorsOwnAWholeGpuNodeAndRunOneTaskPerGpu() throws IOException {
+        Properties defaults = sparkDefaults();
+        long gpusPerNode = Long.parseLong(defaults.getProperty("spark.executor.resource.gpu.amount"));
+        assertTrue(gpusPerNode >= 2, "several GPUs per executor: " + gpusPerNode);
+        assertEquals("1", defaults.getProperty("spark.task.resource.gpu.amount"), "one GPU per task");
+        int taskCpus = Integer.parseInt(defaults.getProperty("spark.task.cpus"));
+        // CPU slots = GPU slots: executor.cores / task.cpus tasks run at once, one per GPU.
+        assertEquals(gpusPerNode * taskCpus, Long.parseLong(defaults.getProperty("spark.executor.cores")));
+
         Pod template = executorTemplate();
         Container c = template.getSpec().getContainers().get(0);
         assertEquals("spark-kubernetes-executor", c.getName());
-        assertEquals(new Quantity("1"), c.getResources().getLimits().get(GPU));
+        assertEquals(new Quantity(String.valueOf(gpusPerNode)), c.getResources().getLimits().get(GPU));
         Map<String, Quantity> requests = c.getResources().getRequests();
-        assertTrue(requests == null || requests.get(GPU) == null || requests.get(GPU).equals(new Quantity("1")),
+        assertTrue(requests == null || requests.get(GPU) == null
+                || requests.get(GPU).equals(new Quantity(String.valueOf(gpusPerNode))),
                 "a GPU request must equal the limit: " + requests);
         assertTrue(toleratesGpuTaint(template.getSpec().getTolerations()), "executors must tolerate the GPU taint");
         assertEquals("true", template.getSpec().getNodeSelector().get("nvidia.com/gpu.present"));
@@ -195,7 +208,10 @@ class K8sManifestsTest {
 
         for (Map.Entry<String, SparkApplicationSpec> e : applications().entrySet()) {
             SparkApplicationSpec.Executor x = e.getValue().executor();
-            assertEquals(new SparkApplicationSpec.Gpu(GPU, 1L), x.gpu(), e.getKey());
+            assertEquals(new SparkApplicationSpec.Gpu(GPU, gpusPerNode), x.gpu(), e.getKey());
+            assertEquals(String.valueOf(gpusPerNode), e.getValue().sparkConf().get("spark.executor.resource.gpu.amount"),
+                    e.getKey());
+            assertEquals(gpusPerNode * taskCpus, x.cores().longValue(), e.getKey() + ": one task per GPU");
             assertTrue(x.instances() >= 1, e.getKey());
             // What the operator's webhook puts on executor pods equals the spark-submit template.
             assertEquals(template.getSpec().getTolerations(), x.tolerations(), e.getKey());
@@ -335,7 +351,8 @@ class K8sManifestsTest {
         assertTrue(text(k8s("Dockerfile")).contains("COPY conf " + IMAGE_DIR + "conf"));
 
         RunConfig run = RunConfig.load(local, opts.get("--set"));
-        assertEquals(app.executor().instances(), run.train().workers(), "one executor (GPU) per worker");
+        assertEquals(app.executor().instances() * app.executor().gpu().quantity(), (long) run.train().workers(),
+                "one worker (task) per GPU of every executor");
         assertEquals("nccl", run.collective().backend());
         assertTrue(run.data().uri().startsWith("s3a://"), run.data().uri());
         assertTrue(run.checkpoint().uri().startsWith("s3a://"), run.checkpoint().uri());
@@ -386,6 +403,40 @@ class K8sManifestsTest {
             assertEquals(new TreeSet<>(defaults.stringPropertyNames()), new TreeSet<>(effective.keySet()),
                     e.getKey() + ": sparkConf beyond spark-defaults.conf");
         }
+    }
+
+    /**
+     * The allocator setting (glibc keeps libtorch's freed blocks instead of returning and re-faulting them) reaches
+     * every JVM of a job the same way: spark-submit's executors (spark.executorEnv), the pod templates, the
+     * SparkApplications' pods, and the image itself.
+     */
+    @Test
+    void everyJvmGetsTheAllocatorSetting() throws IOException {
+        String tunables = sparkDefaults().getProperty("spark.executorEnv.GLIBC_TUNABLES");
+        assertNotNull(tunables, "spark.executorEnv.GLIBC_TUNABLES in conf/spark-defaults.conf");
+        assertTrue(tunables.contains("glibc.malloc.mmap_threshold=") && tunables.contains("glibc.malloc.trim_threshold="),
+                tunables);
+        List<List<EnvVar>> envs = new ArrayList<>();
+        envs.add(driverTemplate().getSpec().getContainers().get(0).getEnv());
+        envs.add(executorTemplate().getSpec().getContainers().get(0).getEnv());
+        applications().values().forEach(a -> {
+            envs.add(a.driver().env());
+            envs.add(a.executor().env());
+        });
+        for (List<EnvVar> env : envs) {
+            assertEquals(List.of(tunables), env.stream().filter(v -> v.getName().equals("GLIBC_TUNABLES"))
+                    .map(EnvVar::getValue).toList());
+        }
+        assertTrue(text(k8s("Dockerfile")).contains("GLIBC_TUNABLES=" + tunables + "\n")
+                || text(k8s("Dockerfile")).contains("GLIBC_TUNABLES=" + tunables + " "), "the image's ENV");
+    }
+
+    /** The README's troubleshooting says how to see which transports NCCL picked. */
+    @Test
+    void readmeTellsHowToSeeNcclTransports() {
+        String readme = text(k8s("README.md"));
+        assertTrue(readme.contains("spark.executorEnv.NCCL_DEBUG=INFO"), "NCCL_DEBUG=INFO in troubleshooting");
+        assertTrue(readme.contains("NET/IB") && readme.contains("NET/Socket") && readme.contains("P2P"));
     }
 
     // ----- secrets and service account
@@ -493,8 +544,11 @@ class K8sManifestsTest {
         }
         assertTrue(jni.getProperty("jni_version").startsWith(libtorch + "-" + djl), jni.toString());
         assertNotNull(env.get("DJL_CACHE_DIR"));
-        // NCCL comes from the CUDA runtime image; the build fails if it does not.
+        // NCCL comes from the CUDA runtime image, libibverbs (NCCL's RDMA transport) from rdma-core; the build
+        // fails if either is missing.
         assertTrue(dockerfile.contains("ldconfig -p | grep -q 'libnccl.so.2'"));
+        assertTrue(dockerfile.contains("libibverbs1 ibverbs-providers"), "libibverbs and its providers in the image");
+        assertTrue(dockerfile.contains("ldconfig -p | grep -q 'libibverbs.so.1'"));
         assertTrue(dockerfile.contains("-DexcludeArtifactIds=pytorch-native-cpu"), "the CPU libtorch stays out");
 
         // Every image path the Spark conf uses exists in the image.
