@@ -1,11 +1,12 @@
 package dev.ditspark.core.diffusion;
 
-import static dev.ditspark.core.model.Functional.scalar;
+import static dev.ditspark.core.diffusion.DeviceConstants.constant;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.Arrays;
@@ -14,27 +15,19 @@ import java.util.Arrays;
  * ε-prediction Gaussian diffusion on a (possibly respaced) {@link NoiseSchedule} (DIT_SPEC.md §2): the
  * forward process, the hybrid training loss, the model's reverse step (DDPM, DDIM) and the sampling loop.
  *
- * <p>Timesteps are indices of this chain, known on the host as {@code long[]}; coefficients are gathered
- * per sample from the float64 arrays and cast to float32 tensors of shape (N, 1, …, 1) on the first
- * operand's manager. The model is always called with the ORIGINAL step ({@link NoiseSchedule#timestepMap}).
- * No DJL {@code Number} overloads are used: the loss runs under autograd (see Functional).
+ * <p>Timesteps are indices of this chain, known on the host as {@code long[]}. The coefficients are the
+ * float64 arrays cast to float32 and held on the device in one (T, K) table, uploaded once per device and root
+ * manager ({@link DiffusionTables}); a call gathers the rows of its batch with one index tensor (one (N) int64
+ * upload; none when every sample has the same step, as in sampling, where the row is a view), and every
+ * coefficient is a column of that block shaped (N, 1, …, 1). Constants are filled on the device
+ * ({@link DeviceConstants}), never copied from the host. The model is always called with the ORIGINAL step
+ * ({@link NoiseSchedule#timestepMap}), gathered from the same table. No DJL {@code Number} overloads are used:
+ * the loss runs under autograd (see Functional).
  */
 public final class GaussianDiffusion {
     private final NoiseSchedule schedule;
     private final FixedVariance fixedVariance;
-    // Host copies of the schedule's arrays (float64), gathered per sample.
-    private final double[] logBetas;
-    private final double[] alphasCumprod;
-    private final double[] alphasCumprodPrev;
-    private final double[] sqrtAlphasCumprod;
-    private final double[] sqrtOneMinusAlphasCumprod;
-    private final double[] sqrtRecipAlphasCumprod;
-    private final double[] sqrtRecipm1AlphasCumprod;
-    private final double[] posteriorLogVarianceClipped;
-    private final double[] posteriorMeanCoef1;
-    private final double[] posteriorMeanCoef2;
-    private final double[] fixedVarianceArray;
-    private final double[] fixedLogVarianceArray;
+    private final DiffusionTables tables;
 
     /** A diffusion whose fixed variance (for models without sigma channels) is the reference's LARGE. */
     public GaussianDiffusion(NoiseSchedule schedule) {
@@ -44,23 +37,7 @@ public final class GaussianDiffusion {
     public GaussianDiffusion(NoiseSchedule schedule, FixedVariance fixedVariance) {
         this.schedule = schedule;
         this.fixedVariance = fixedVariance;
-        logBetas = schedule.logBetas();
-        alphasCumprod = schedule.alphasCumprod();
-        alphasCumprodPrev = schedule.alphasCumprodPrev();
-        sqrtAlphasCumprod = schedule.sqrtAlphasCumprod();
-        sqrtOneMinusAlphasCumprod = schedule.sqrtOneMinusAlphasCumprod();
-        sqrtRecipAlphasCumprod = schedule.sqrtRecipAlphasCumprod();
-        sqrtRecipm1AlphasCumprod = schedule.sqrtRecipm1AlphasCumprod();
-        posteriorLogVarianceClipped = schedule.posteriorLogVarianceClipped();
-        posteriorMeanCoef1 = schedule.posteriorMeanCoef1();
-        posteriorMeanCoef2 = schedule.posteriorMeanCoef2();
-        if (fixedVariance == FixedVariance.LARGE) {
-            fixedVarianceArray = schedule.fixedLargeVariance();
-            fixedLogVarianceArray = schedule.fixedLargeLogVariance();
-        } else {
-            fixedVarianceArray = schedule.posteriorVariance();
-            fixedLogVarianceArray = posteriorLogVarianceClipped;
-        }
+        this.tables = new DiffusionTables(schedule, fixedVariance);
     }
 
     /** The full linear T = 1000 chain (training). */
@@ -91,7 +68,11 @@ public final class GaussianDiffusion {
 
     /** x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·ε. */
     public NDArray qSample(NDArray x0, long[] t, NDArray noise) {
-        return x0.mul(gather(sqrtAlphasCumprod, t, x0)).add(noise.mul(gather(sqrtOneMinusAlphasCumprod, t, x0)));
+        return qSample(x0, tables.gather(t, x0), noise);
+    }
+
+    private static NDArray qSample(NDArray x0, DiffusionTables.Rows c, NDArray noise) {
+        return x0.mul(c.get(DiffusionTables.SQRT_ALPHAS_CUMPROD)).add(noise.mul(c.get(DiffusionTables.SQRT_ONE_MINUS_ALPHAS_CUMPROD)));
     }
 
     // ------------------------------------------------------------------ reverse step
@@ -102,18 +83,23 @@ public final class GaussianDiffusion {
      * {@link FixedVariance}. x̂0 = √(1/ᾱ)·x_t − √(1/ᾱ − 1)·ε̂, not clipped.
      */
     public MeanVariance pMeanVariance(NDArray modelOutput, NDArray xT, long[] t) {
+        return pMeanVariance(modelOutput, xT, tables.gather(t, xT));
+    }
+
+    private MeanVariance pMeanVariance(NDArray modelOutput, NDArray xT, DiffusionTables.Rows rows) {
         int c = channels(xT);
         boolean learned = learnedSigma(modelOutput, c);
         NDArray eps = learned ? modelOutput.get(new NDIndex(":, :{}", c)) : modelOutput;
         NDArray v = learned ? modelOutput.get(new NDIndex(":, {}:", c)) : null;
-        return meanVariance(eps, v, xT, t);
+        return meanVariance(eps, v, xT, rows);
     }
 
     /** Ancestral step: mean + [t ≠ 0]·exp(½ log σ²)·z. */
     public NDArray ddpmStep(NDArray modelOutput, NDArray xT, long[] t, NDArray noise) {
-        MeanVariance p = pMeanVariance(modelOutput, xT, t);
-        NDArray sigma = p.logVariance().mul(scalar(p.logVariance(), 0.5)).exp();
-        return p.mean().add(sigma.mul(nonzero(t, xT)).mul(noise));
+        DiffusionTables.Rows rows = tables.gather(t, xT);
+        MeanVariance p = pMeanVariance(modelOutput, xT, rows);
+        NDArray sigma = p.logVariance().mul(constant(p.logVariance(), 0.5)).exp();
+        return p.mean().add(sigma.mul(rows.get(DiffusionTables.NONZERO)).mul(noise));
     }
 
     /**
@@ -122,43 +108,35 @@ public final class GaussianDiffusion {
      * the order of operations of the reference.
      */
     public NDArray ddimStep(NDArray modelOutput, NDArray xT, long[] t, NDArray noise, double eta) {
-        MeanVariance p = pMeanVariance(modelOutput, xT, t);
-        int n = t.length;
-        float[] sqrtAbPrev = new float[n];
-        float[] epsWeight = new float[n];
-        float[] noiseWeight = new float[n];
-        for (int i = 0; i < n; i++) {
-            int k = index(t[i]);
-            float ab = (float) alphasCumprod[k];
-            float abPrev = (float) alphasCumprodPrev[k];
-            float sigma = (float) eta * (float) Math.sqrt((1f - abPrev) / (1f - ab)) * (float) Math.sqrt(1f - ab / abPrev);
-            sqrtAbPrev[i] = (float) Math.sqrt(abPrev);
-            epsWeight[i] = (float) Math.sqrt(1f - abPrev - sigma * sigma);
-            noiseWeight[i] = (t[i] != 0 ? 1f : 0f) * sigma;
-        }
-        NDArray eps = xT.mul(gather(sqrtRecipAlphasCumprod, t, xT)).sub(p.predXstart())
-                .div(gather(sqrtRecipm1AlphasCumprod, t, xT));
-        NDArray meanPred = p.predXstart().mul(perSample(sqrtAbPrev, xT)).add(eps.mul(perSample(epsWeight, xT)));
-        return meanPred.add(noise.mul(perSample(noiseWeight, xT)));
+        DiffusionTables.Rows rows = tables.gather(t, xT);
+        MeanVariance p = pMeanVariance(modelOutput, xT, rows);
+        DiffusionTables.Rows ddim = tables.gatherDdim(t, xT, eta);
+        NDArray eps = xT.mul(rows.get(DiffusionTables.SQRT_RECIP_ALPHAS_CUMPROD)).sub(p.predXstart())
+                .div(rows.get(DiffusionTables.SQRT_RECIPM1_ALPHAS_CUMPROD));
+        NDArray meanPred = p.predXstart().mul(ddim.get(DiffusionTables.DDIM_SQRT_ALPHA_PREV))
+                .add(eps.mul(ddim.get(DiffusionTables.DDIM_EPS_WEIGHT)));
+        return meanPred.add(noise.mul(ddim.get(DiffusionTables.DDIM_NOISE_WEIGHT)));
     }
 
-    private MeanVariance meanVariance(NDArray eps, NDArray v, NDArray xT, long[] t) {
-        NDArray predX0 = xT.mul(gather(sqrtRecipAlphasCumprod, t, xT)).sub(eps.mul(gather(sqrtRecipm1AlphasCumprod, t, xT)));
-        NDArray mean = posteriorMean(predX0, xT, t);
+    private MeanVariance meanVariance(NDArray eps, NDArray v, NDArray xT, DiffusionTables.Rows rows) {
+        NDArray predX0 = xT.mul(rows.get(DiffusionTables.SQRT_RECIP_ALPHAS_CUMPROD))
+                .sub(eps.mul(rows.get(DiffusionTables.SQRT_RECIPM1_ALPHAS_CUMPROD)));
+        NDArray mean = posteriorMean(predX0, xT, rows);
         NDArray logVariance;
         if (v != null) {
-            NDArray frac = v.add(scalar(v, 1.0)).mul(scalar(v, 0.5));
-            NDArray minLog = gather(posteriorLogVarianceClipped, t, xT);
-            NDArray maxLog = gather(logBetas, t, xT);
-            logVariance = frac.mul(maxLog).add(scalar(frac, 1.0).sub(frac).mul(minLog));
+            NDArray frac = v.add(constant(v, 1.0)).mul(constant(v, 0.5));
+            NDArray minLog = rows.get(DiffusionTables.POSTERIOR_LOG_VARIANCE_CLIPPED);
+            NDArray maxLog = rows.get(DiffusionTables.LOG_BETAS);
+            logVariance = frac.mul(maxLog).add(constant(frac, 1.0).sub(frac).mul(minLog));
             return new MeanVariance(mean, logVariance.exp(), logVariance, predX0, eps);
         }
-        return new MeanVariance(mean, gather(fixedVarianceArray, t, xT), gather(fixedLogVarianceArray, t, xT), predX0, eps);
+        return new MeanVariance(mean, rows.get(DiffusionTables.FIXED_VARIANCE), rows.get(DiffusionTables.FIXED_LOG_VARIANCE),
+                predX0, eps);
     }
 
     /** Mean of q(x_(t−1) | x_t, x0): coef1·x0 + coef2·x_t. */
-    private NDArray posteriorMean(NDArray x0, NDArray xT, long[] t) {
-        return x0.mul(gather(posteriorMeanCoef1, t, xT)).add(xT.mul(gather(posteriorMeanCoef2, t, xT)));
+    private static NDArray posteriorMean(NDArray x0, NDArray xT, DiffusionTables.Rows rows) {
+        return x0.mul(rows.get(DiffusionTables.POSTERIOR_MEAN_COEF1)).add(xT.mul(rows.get(DiffusionTables.POSTERIOR_MEAN_COEF2)));
     }
 
     // ------------------------------------------------------------------ training loss
@@ -168,13 +146,10 @@ public final class GaussianDiffusion {
      * steps of t, then {@link #lossTerms}. Run it under a GradientCollector to train.
      */
     public LossTerms trainingLosses(Denoiser model, NDArray x0, long[] t, NDArray y, NDArray noise) {
-        NDArray xT = qSample(x0, t, noise);
-        long[] original = new long[t.length];
-        for (int i = 0; i < t.length; i++) {
-            original[i] = schedule.originalTimestep(index(t[i]));
-        }
-        NDArray modelOutput = model.apply(xT, xT.getManager().create(original), y);
-        return lossTerms(modelOutput, x0, xT, t, noise);
+        DiffusionTables.Rows rows = tables.gather(t, x0); // the batch's one index upload; every gather below uses it
+        NDArray xT = qSample(x0, rows, noise);
+        NDArray modelOutput = model.apply(xT, rows.originalTimesteps(), y);
+        return lossTerms(modelOutput, x0, xT, rows, noise);
     }
 
     /**
@@ -183,6 +158,10 @@ public final class GaussianDiffusion {
      * discretized-Gaussian NLL of x0 instead; loss = mse + vb. Without sigma channels, loss = mse, vb = 0.
      */
     public LossTerms lossTerms(NDArray modelOutput, NDArray x0, NDArray xT, long[] t, NDArray noise) {
+        return lossTerms(modelOutput, x0, xT, tables.gather(t, x0), noise);
+    }
+
+    private LossTerms lossTerms(NDArray modelOutput, NDArray x0, NDArray xT, DiffusionTables.Rows rows, NDArray noise) {
         int c = channels(x0);
         boolean learned = learnedSigma(modelOutput, c);
         NDArray eps = learned ? modelOutput.get(new NDIndex(":, :{}", c)) : modelOutput;
@@ -192,20 +171,16 @@ public final class GaussianDiffusion {
             return new LossTerms(xT, mse, mse.zerosLike(), mse);
         }
         NDArray v = modelOutput.get(new NDIndex(":, {}:", c));
-        MeanVariance p = meanVariance(eps.stopGradient(), v, xT, t);
-        NDArray trueMean = posteriorMean(x0, xT, t);
-        NDArray trueLogVariance = gather(posteriorLogVarianceClipped, t, xT);
-        NDArray invLn2 = scalar(mse, 1.0 / Math.log(2.0));
+        MeanVariance p = meanVariance(eps.stopGradient(), v, xT, rows);
+        NDArray trueMean = posteriorMean(x0, xT, rows);
+        NDArray trueLogVariance = rows.get(DiffusionTables.POSTERIOR_LOG_VARIANCE_CLIPPED);
+        NDArray invLn2 = constant(mse, 1.0 / Math.log(2.0));
         NDArray kl = meanPerSample(GaussianLikelihood.normalKl(trueMean, trueLogVariance, p.mean(), p.logVariance()))
                 .mul(invLn2);
-        NDArray logScales = p.logVariance().mul(scalar(p.logVariance(), 0.5));
+        NDArray logScales = p.logVariance().mul(constant(p.logVariance(), 0.5));
         NDArray nll = meanPerSample(GaussianLikelihood.discretizedGaussianLogLikelihood(x0, p.mean(), logScales))
                 .neg().mul(invLn2);
-        boolean[] first = new boolean[t.length];
-        for (int i = 0; i < t.length; i++) {
-            first[i] = t[i] == 0;
-        }
-        NDArray vb = NDArrays.where(mse.getManager().create(first), nll, kl);
+        NDArray vb = NDArrays.where(rows.first(), nll, kl); // the NLL at t = 0, the KL elsewhere
         return new LossTerms(xT, mse, vb, mse.add(vb));
     }
 
@@ -244,7 +219,7 @@ public final class GaussianDiffusion {
                     if (y != null) {
                         y.tempAttach(step); // ops on y (the label embedding) stay in this step
                     }
-                    NDArray out = model.apply(x, step.create(original), y);
+                    NDArray out = model.apply(x, step.full(new Shape(n), original[0], DataType.INT64), y); // no copy
                     NDArray z = noise.next(step, shape);
                     NDArray next = sampler.step(this, out, x, t, z);
                     next.attach(parent);
@@ -258,47 +233,11 @@ public final class GaussianDiffusion {
         }
     }
 
-    // ------------------------------------------------------------------ per-sample coefficients
-
-    /** table[t_i] for each sample, float64 → float32, as an (N, 1, …, 1) tensor on {@code like}'s manager. */
-    private NDArray gather(double[] table, long[] t, NDArray like) {
-        float[] values = new float[t.length];
-        for (int i = 0; i < t.length; i++) {
-            values[i] = (float) table[index(t[i])];
-        }
-        return perSample(values, like);
-    }
-
-    private static NDArray perSample(float[] values, NDArray like) {
-        long n = like.getShape().get(0);
-        if (values.length != n) {
-            throw new IllegalArgumentException("got " + values.length + " timesteps for a batch of " + n);
-        }
-        long[] dims = new long[like.getShape().dimension()];
-        Arrays.fill(dims, 1);
-        dims[0] = n;
-        return like.getManager().create(values, new Shape(dims));
-    }
+    // ------------------------------------------------------------------ helpers
 
     /** (N, …) → (N): the mean over all of a sample's elements (DJL's PyTorch mean takes one axis). */
     private static NDArray meanPerSample(NDArray x) {
         return x.reshape(new Shape(x.getShape().get(0), -1)).mean(new int[] {1});
-    }
-
-    /** [t ≠ 0] per sample: no noise is added on the last step. */
-    private static NDArray nonzero(long[] t, NDArray like) {
-        float[] mask = new float[t.length];
-        for (int i = 0; i < t.length; i++) {
-            mask[i] = t[i] != 0 ? 1f : 0f;
-        }
-        return perSample(mask, like);
-    }
-
-    private int index(long t) {
-        if (t < 0 || t >= numTimesteps()) {
-            throw new IllegalArgumentException("timestep " + t + " is outside this chain of " + numTimesteps() + " steps");
-        }
-        return (int) t;
     }
 
     private static int channels(NDArray x) {

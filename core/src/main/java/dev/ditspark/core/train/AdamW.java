@@ -142,14 +142,43 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * Whether every accumulated gradient is finite (no NaN or ±Inf), to stop before a bad step. Costs two
-     * reductions per parameter on its device and a single read-back of one number.
+     * Whether every accumulated gradient is finite (no NaN or ±Inf), to stop before a bad step: one read-back of
+     * {@link #gradientSum}, and only when that is not finite the exact check.
      */
     public boolean allGradientsFinite() {
         try (NDManager scratch = stateManager.newSubManager()) {
+            return Float.isFinite(gradientSum(scratch).getFloat()) || allGradientsFiniteExact();
+        }
+    }
+
+    /**
+     * The sum of every element of every accumulated gradient, a 0-d float32 tensor on {@code manager}'s device,
+     * computed there (one reduction per parameter and one over those) and not read back, so a caller can fetch it
+     * with other values in one device sync. It is finite whenever every gradient is (a NaN, or infinities of
+     * either sign, make it NaN or infinite), except when the finite sums pass float32's range (~3.4e38); a
+     * non-finite value is therefore confirmed with {@link #allGradientsFiniteExact}.
+     */
+    public NDArray gradientSum(NDManager manager) {
+        try (NoGrad off = NoGrad.enter(); NDManager scratch = stateManager.newSubManager()) {
+            NDList sums = new NDList();
+            for (NDArray g : gradients(scratch)) {
+                sums.add(g.sum());
+            }
+            NDArray total = NDArrays.stack(sums).sum();
+            total.attach(manager);
+            return total;
+        }
+    }
+
+    /**
+     * The exact check: every gradient's max and min (torch's propagate NaN) are finite. Two reductions per
+     * parameter and one read-back; used to confirm a non-finite {@link #gradientSum}.
+     */
+    public boolean allGradientsFiniteExact() {
+        try (NoGrad off = NoGrad.enter(); NDManager scratch = stateManager.newSubManager()) {
             NDList extremes = new NDList();
             for (NDArray g : gradients(scratch)) {
-                extremes.add(g.max()); // torch's max and min propagate NaN
+                extremes.add(g.max());
                 extremes.add(g.min());
             }
             return Float.isFinite(NDArrays.stack(extremes).abs().max().getFloat());

@@ -2,7 +2,10 @@ package dev.ditspark.core.train;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.ditspark.core.checkpoint.CheckpointStore;
 import dev.ditspark.core.checkpoint.TrainingState;
@@ -16,6 +19,8 @@ import dev.ditspark.core.data.LatentSubset;
 import dev.ditspark.core.diffusion.GaussianDiffusion;
 import dev.ditspark.core.diffusion.LossTerms;
 import dev.ditspark.core.engine.GradientTape;
+import dev.ditspark.core.engine.MatmulPrecision;
+import dev.ditspark.core.engine.NoGrad;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.DiT;
 import dev.ditspark.core.model.DiTConfig;
@@ -77,6 +82,7 @@ public final class Trainer implements AutoCloseable {
         if (spec.threads() != null && !device.isGpu()) {
             TorchEngine.setThreads(spec.threads());
         }
+        MatmulPrecision.apply(spec.precisionFor(device.isGpu())); // TF32 on GPUs unless train.precision: fp32
         try {
             LatentDataset dataset = LatentDataset.open(config.data().uri(), hadoopConf);
             checkDataFitsModel(dataset.manifest());
@@ -199,7 +205,12 @@ public final class Trainer implements AutoCloseable {
         return last;
     }
 
-    /** One optimizer step; returns the global-batch means {loss, mse, vb}. */
+    /**
+     * One optimizer step; returns the global-batch means {loss, mse, vb}. On a GPU the step waits for the device
+     * once, at a single read-back of four numbers after the gradient allreduce: the micro-batch metrics are summed
+     * on the device, every constant is made there ({@code full}, no host copy), and the finiteness check of the
+     * averaged gradients is one reduction read back with the metrics.
+     */
     private double[] trainStep() {
         if (order == null || order.epoch() != epoch) {
             order = EpochOrder.of(data.size(), workerSeed, Math.toIntExact(epoch));
@@ -208,8 +219,9 @@ public final class Trainer implements AutoCloseable {
         int micro = spec.effectiveMicroBatch();
         int accumulation = spec.accumulationSteps();
         optimizer.zeroGradients();
-        double[] sums = new double[3];
         try (NDManager scope = manager.newSubManager()) {
+            NDArray sums = scope.zeros(new Shape(3), DataType.FLOAT32); // loss, mse, vb over the micro-batches
+            NDArray accumulationSteps = scope.full(new Shape(), accumulation, DataType.FLOAT32);
             for (int a = 0; a < accumulation; a++) {
                 LatentSubset.Sample[] samples = new LatentSubset.Sample[micro];
                 long[] global = new long[micro];
@@ -224,24 +236,30 @@ public final class Trainer implements AutoCloseable {
                     NDArray x0 = batch.x0(ms);
                     NDArray noise = batch.noise(ms);
                     NDArray y = batch.labels(ms);
+                    LossTerms terms;
+                    NDArray loss;
                     try (GradientTape tape = GradientTape.record()) {
-                        LossTerms terms = diffusion.trainingLosses(model::forward, x0, batch.timesteps(), y, noise);
-                        NDArray loss = terms.loss().mean();
+                        terms = diffusion.trainingLosses(model::forward, x0, batch.timesteps(), y, noise);
+                        loss = terms.loss().mean();
                         // Equal micro-batches: the per-worker mean is the mean of micro-batch means.
-                        tape.backward(loss.div(ms.create((float) accumulation)));
-                        sums[0] += loss.getFloat();
-                        sums[1] += terms.mse().mean().getFloat();
-                        sums[2] += terms.vb().mean().getFloat();
+                        tape.backward(loss.div(accumulationSteps));
+                    }
+                    try (NoGrad off = NoGrad.enter()) {
+                        sums.addi(NDArrays.stack(new NDList(loss.stopGradient(), terms.mse().mean().stopGradient(),
+                                terms.vb().mean().stopGradient())));
                     }
                 }
             }
-            NDArray metrics = scope.create(new float[] {(float) (sums[0] / accumulation), (float) (sums[1] / accumulation),
-                (float) (sums[2] / accumulation)});
+            NDArray metrics = sums.div(accumulationSteps);
             List<NDArray> reduce = gradients(scope);
             reduce.add(metrics);
             collective.allreduceMean(reduce); // gradients and metrics in one collective call
-            float[] m = metrics.toFloatArray();
-            if (!Float.isFinite(m[0]) || !optimizer.allGradientsFinite()) {
+            NDArray gradientSum = optimizer.gradientSum(scope);
+            // The step's one read-back: loss, mse, vb and the sum of all averaged gradients.
+            float[] m = NDArrays.concat(new NDList(metrics, gradientSum.reshape(1))).toFloatArray();
+            // A non-finite sum means a NaN or an infinity, or (practically never) sums beyond float32's range,
+            // which the exact check tells apart.
+            if (!Float.isFinite(m[0]) || !Float.isFinite(m[3]) && !optimizer.allGradientsFiniteExact()) {
                 throw new TrainingDivergedException(step + 1, String.format(
                         "step %d: loss is %s (mse %s, vb %s) or a gradient is not finite; stopped before applying it. "
                                 + "Last committed checkpoint: %s", step + 1, m[0], m[1], m[2], lastCheckpoint()));

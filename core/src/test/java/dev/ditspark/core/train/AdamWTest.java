@@ -238,11 +238,23 @@ class AdamWTest {
             huge[1] = -Float.MAX_VALUE;
             ToyModel.setGradients(model, manager, Map.of("p0", grads.get("p0"), "p1", huge));
             assertTrue(opt.allGradientsFinite(), "large but finite");
+            float[] overflowing = grads.get("p1").clone();
+            overflowing[0] = Float.MAX_VALUE;
+            overflowing[1] = Float.MAX_VALUE;
+            ToyModel.setGradients(model, manager, Map.of("p0", grads.get("p0"), "p1", overflowing));
+            try (NDManager tmp = manager.newSubManager()) {
+                assertEquals(Float.POSITIVE_INFINITY, opt.gradientSum(tmp).getFloat(), "the fast sum overflows");
+            }
+            assertTrue(opt.allGradientsFinite(), "finite gradients whose sum overflows are finite (the exact check)");
             for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
                 float[] g = grads.get("p0").clone();
                 g[7] = bad;
                 ToyModel.setGradients(model, manager, Map.of("p0", g, "p1", grads.get("p1")));
                 assertFalse(opt.allGradientsFinite(), "gradient with " + bad);
+                assertFalse(opt.allGradientsFiniteExact(), "gradient with " + bad);
+                try (NDManager tmp = manager.newSubManager()) {
+                    assertFalse(Float.isFinite(opt.gradientSum(tmp).getFloat()), "gradient sum with " + bad);
+                }
             }
             float[] nan = grads.get("p0").clone();
             nan[3] = Float.NaN;
