@@ -2,10 +2,15 @@ package dev.ditspark.core.collective;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.pytorch.jni.TensorMemory;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.bytedeco.cuda.cudart.CUstream_st;
@@ -30,7 +35,15 @@ import org.bytedeco.javacpp.Pointer;
  *
  * <p>Timeouts: the communicator is non-blocking ({@code ncclConfig_t.blocking = 0}); every wait polls
  * {@code ncclCommGetAsyncError} and {@code cudaStreamQuery} and, past the timeout, aborts the communicator
- * ({@code ncclCommAbort}) and throws, so a dead peer fails the step instead of hanging it.
+ * ({@code ncclCommAbort}) and throws, so a dead peer fails the step instead of hanging it. The same happens at
+ * once when the calling thread is interrupted or the task's cancel check says so ({@link DeviceWait}).
+ *
+ * <p>Threads: CUDA's current device is per thread, so every operation first makes this communicator's device
+ * current ({@code cudaSetDevice}) on the thread that calls it, not only on the thread that created it.
+ *
+ * <p>The mean: float32 sum, then one division by W with a 0-d tensor filled on the device (no host copy per
+ * gradient). With {@link AllreduceDtype#FP16} / {@link AllreduceDtype#BF16} each tensor is divided by W,
+ * cast, summed in that type (ncclFloat16 / ncclBfloat16) and copied back into the float32 tensor.
  *
  * <p>Needs a CUDA GPU, the driver and {@code libnccl.so.2} on the node (NVIDIA images have it). Elsewhere
  * {@link #newUniqueId} and {@link #create} fail at once with a message saying so; this class itself loads
@@ -40,20 +53,26 @@ public final class NcclCollective implements Collective {
     private static final Logger LOG = LogManager.getLogger(NcclCollective.class);
     private static final int CUDA_ERROR_NOT_READY = 600;
     private static final int NCCL_CONFIG_UNDEF_INT = Integer.MIN_VALUE;
+    private static final NDIndex ALL = new NDIndex("...");
 
     private final int rank;
     private final int world;
     private final int device;
     private final ncclComm comm;
     private final long timeoutNanos;
+    private final AllreduceDtype dtype;
+    private final BooleanSupplier cancelled;
     private volatile String broken;
 
-    private NcclCollective(int rank, int world, int device, ncclComm comm, long timeoutNanos) {
+    private NcclCollective(int rank, int world, int device, ncclComm comm, long timeoutNanos, AllreduceDtype dtype,
+            BooleanSupplier cancelled) {
         this.rank = rank;
         this.world = world;
         this.device = device;
         this.comm = comm;
         this.timeoutNanos = timeoutNanos;
+        this.dtype = dtype;
+        this.cancelled = cancelled;
     }
 
     /** Whether NCCL and a CUDA device can be used here; the reason when not. */
@@ -76,6 +95,15 @@ public final class NcclCollective implements Collective {
      * all ranks have joined, fails after {@code timeout} otherwise.
      */
     public static NcclCollective create(int rank, int world, byte[] uniqueId, int cudaDevice, Duration timeout) {
+        return create(rank, world, uniqueId, cudaDevice, timeout, AllreduceDtype.FP32, () -> false);
+    }
+
+    /**
+     * {@link #create(int, int, byte[], int, Duration)} with the allreduce wire type and a cancel check polled by
+     * every wait (e.g. Spark's {@code TaskContext::isInterrupted}); thread interruption is noticed either way.
+     */
+    public static NcclCollective create(int rank, int world, byte[] uniqueId, int cudaDevice, Duration timeout,
+            AllreduceDtype dtype, BooleanSupplier cancelled) {
         Native.require();
         if (uniqueId.length != nccl.NCCL_UNIQUE_ID_BYTES) {
             throw new IllegalArgumentException("nccl unique id must be " + nccl.NCCL_UNIQUE_ID_BYTES + " bytes, got "
@@ -95,9 +123,10 @@ public final class NcclCollective implements Collective {
         if (rc != nccl.ncclSuccess && rc != nccl.ncclInProgress) {
             check(rc, "ncclCommInitRankConfig");
         }
-        NcclCollective c = new NcclCollective(rank, world, cudaDevice, comm, timeoutNanos);
+        NcclCollective c = new NcclCollective(rank, world, cudaDevice, comm, timeoutNanos, dtype, cancelled);
         c.awaitComm("joining the communicator", System.nanoTime());
-        LOG.info("rank {}/{}: NCCL communicator ready on cuda:{}", rank, world, cudaDevice);
+        LOG.info("rank {}/{}: NCCL communicator ready on cuda:{} (allreduce in {})", rank, world, cudaDevice,
+                dtype.configName());
         return c;
     }
 
@@ -116,19 +145,56 @@ public final class NcclCollective implements Collective {
         return "nccl";
     }
 
+    /** The type gradients travel in. */
+    public AllreduceDtype allreduceDtype() {
+        return dtype;
+    }
+
     @Override
     public synchronized void allreduceMean(List<NDArray> tensors) {
         usable();
+        bindDevice();
         checkTensors(tensors);
-        enqueue("allreduce", tensors, (t, p, n) -> nccl.ncclAllReduce(p, p, n, nccl.ncclFloat32, nccl.ncclSum, comm,
-                (CUstream_st) null));
-        // float32 sum, then one division: the tcp backend's arithmetic (ncclAvg would pre-multiply by 1/W).
-        for (NDArray t : tensors) {
-            if (t.size() > 0) {
-                try (NDManager tmp = t.getManager().newSubManager(t.getDevice())) {
-                    t.divi(tmp.create((float) world));
+        if (tensors.isEmpty()) {
+            return;
+        }
+        NDArray first = tensors.get(0);
+        boolean gradMode = JniUtils.isGradMode(); // the in-place updates below must not be recorded
+        JniUtils.setGradMode(false);
+        try (NDManager tmp = first.getManager().newSubManager(first.getDevice())) {
+            NDArray w = tmp.full(new Shape(), world, DataType.FLOAT32); // filled on the device: no host copy
+            if (dtype == AllreduceDtype.FP32) {
+                enqueue("allreduce", tensors, (t, p, n) -> nccl.ncclAllReduce(p, p, n, nccl.ncclFloat32, nccl.ncclSum,
+                        comm, (CUstream_st) null));
+                // float32 sum, then one division: the tcp backend's arithmetic (ncclAvg would pre-multiply by 1/W).
+                for (NDArray t : tensors) {
+                    if (t.size() > 0) {
+                        t.divi(w);
+                    }
+                }
+                return;
+            }
+            // 16-bit: divide by W in float32, cast, sum in 16 bits, copy back (DDP's compression hooks).
+            List<NDArray> wire = new ArrayList<>(tensors.size());
+            for (NDArray t : tensors) {
+                try (NDArray scaled = t.div(w)) { // results land on t's manager: move them to tmp
+                    NDArray cast = scaled.toType(dtype.dataType(), false);
+                    cast.attach(tmp);
+                    wire.add(cast);
                 }
             }
+            int ncclType = dtype == AllreduceDtype.BF16 ? nccl.ncclBfloat16 : nccl.ncclFloat16;
+            enqueue("allreduce (" + dtype.configName() + ")", wire, (t, p, n) -> nccl.ncclAllReduce(p, p, n, ncclType,
+                    nccl.ncclSum, comm, (CUstream_st) null));
+            for (int i = 0; i < tensors.size(); i++) {
+                if (tensors.get(i).size() > 0) {
+                    try (NDArray back = wire.get(i).toType(DataType.FLOAT32, false)) {
+                        tensors.get(i).set(ALL, back); // a copy on the device, in place
+                    }
+                }
+            }
+        } finally {
+            JniUtils.setGradMode(gradMode);
         }
     }
 
@@ -138,6 +204,7 @@ public final class NcclCollective implements Collective {
         if (root < 0 || root >= world) {
             throw new IllegalArgumentException("collective: broadcast root " + root + " outside 0.." + (world - 1));
         }
+        bindDevice();
         checkTensors(tensors);
         enqueue("broadcast from rank " + root, tensors, (t, p, n) -> nccl.ncclBroadcast(p, p, n, nccl.ncclFloat32,
                 root, comm, (CUstream_st) null));
@@ -146,6 +213,7 @@ public final class NcclCollective implements Collective {
     @Override
     public synchronized void barrier() {
         usable();
+        bindDevice();
         Pointer one = new Pointer();
         checkCuda(cudart.cudaMalloc(one, 4), "cudaMalloc");
         try {
@@ -179,34 +247,37 @@ public final class NcclCollective implements Collective {
         return rc == nccl.ncclInProgress ? nccl.ncclSuccess : rc;
     }
 
-    /** Waits for the communicator and the stream, polling so that a dead peer becomes a timeout. */
+    /**
+     * Waits for the communicator and the stream, polling so that a dead peer becomes a timeout and a killed task
+     * an abort.
+     */
     private void afterEnqueue(String what, int rc, long start) {
         if (rc != nccl.ncclSuccess && rc != nccl.ncclInProgress) {
-            fail(what + ": " + errorString(rc));
+            throw fail(what + ": " + errorString(rc));
         }
         awaitComm(what, start);
-        while (true) {
+        DeviceWait.await(what, start, timeoutNanos, cancelled, () -> {
             int q = cudart.cudaStreamQuery((CUstream_st) null);
             if (q == cudart.cudaSuccess) {
-                return;
+                return true;
             }
             if (q != CUDA_ERROR_NOT_READY) {
-                fail(what + ": CUDA error " + cudart.cudaGetErrorString(q).getString());
+                throw fail(what + ": CUDA error " + cudart.cudaGetErrorString(q).getString());
             }
             checkAsync(what);
-            deadline(what, start);
-            Thread.onSpinWait();
-        }
+            return false;
+        }, this::fail);
     }
 
     private void awaitComm(String what, long start) {
-        while (true) {
-            int state = checkAsync(what);
-            if (state == nccl.ncclSuccess) {
-                return;
-            }
-            deadline(what, start);
-            Thread.onSpinWait();
+        DeviceWait.await(what, start, timeoutNanos, cancelled, () -> checkAsync(what) == nccl.ncclSuccess, this::fail);
+    }
+
+    /** CUDA's current device is per thread: make this communicator's the current one on the calling thread. */
+    private void bindDevice() {
+        int rc = cudart.cudaSetDevice(device);
+        if (rc != cudart.cudaSuccess) {
+            throw fail("cudaSetDevice(" + device + "): " + cudart.cudaGetErrorString(rc).getString());
         }
     }
 
@@ -214,26 +285,22 @@ public final class NcclCollective implements Collective {
         int[] state = new int[1];
         int rc = nccl.ncclCommGetAsyncError(comm, state);
         if (rc != nccl.ncclSuccess) {
-            fail(what + ": ncclCommGetAsyncError: " + errorString(rc));
+            throw fail(what + ": ncclCommGetAsyncError: " + errorString(rc));
         }
         if (state[0] != nccl.ncclSuccess && state[0] != nccl.ncclInProgress) {
-            fail(what + ": " + errorString(state[0]) + " (" + lastError() + ")");
+            throw fail(what + ": " + errorString(state[0]) + " (" + lastError() + ")");
         }
         return state[0];
     }
 
-    private void deadline(String what, long start) {
-        if (System.nanoTime() - start > timeoutNanos) {
-            fail(String.format("%s did not complete within %.0f s (a peer is dead, stuck, or slower than"
-                    + " collective.timeout_seconds)", what, timeoutNanos / 1e9));
-        }
-    }
-
-    private void fail(String what) {
+    /** Aborts the communicator (its kernels stop; peers then fail too) and returns the exception to throw. */
+    private CollectiveException fail(String what) {
         String message = "rank " + rank + " of " + world + " (nccl, cuda:" + device + "), " + what;
-        broken = message;
-        nccl.ncclCommAbort(comm); // frees the communicator and stops its kernels; peers then fail too
-        throw new CollectiveException(message);
+        if (broken == null) {
+            broken = message;
+            nccl.ncclCommAbort(comm);
+        }
+        return new CollectiveException(message);
     }
 
     private void usable() {
@@ -276,6 +343,7 @@ public final class NcclCollective implements Collective {
     @Override
     public void close() {
         if (broken == null) {
+            cudart.cudaSetDevice(device);
             int rc = nccl.ncclCommDestroy(comm);
             if (rc != nccl.ncclSuccess && rc != nccl.ncclInProgress) {
                 LOG.warn("rank {}: ncclCommDestroy: {}", rank, errorString(rc));

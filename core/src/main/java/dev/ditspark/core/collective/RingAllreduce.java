@@ -3,6 +3,7 @@ package dev.ditspark.core.collective;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 
 /**
  * Ring allreduce (mean) of a float32 buffer, the algorithm Horovod, Gloo and NCCL's ring use: the buffer is
@@ -18,6 +19,9 @@ import java.nio.FloatBuffer;
  *
  * <p>Deterministic and identical on all ranks: a segment's sum is formed in ring order on one rank, divided
  * by W there (float32 sum, then one division, as the reference's mean), and copied verbatim to the others.
+ *
+ * <p>{@link #sum16} runs the same ring over 16-bit values (fp16 or bf16), half the bytes: each hop widens both
+ * operands to float32, adds, and rounds back, as NCCL's reduction kernels do for these types.
  */
 final class RingAllreduce {
     /** Reduce-scatter granularity: small enough to pipeline, large enough to keep per-chunk costs low. */
@@ -28,6 +32,8 @@ final class RingAllreduce {
     private final FloatBuffer stagingFloats = staging.asFloatBuffer();
     private final float[] incoming = new float[CHUNK_BYTES / 4];
     private final float[] local = new float[CHUNK_BYTES / 4];
+    private final short[] incoming16 = new short[CHUNK_BYTES / 2];
+    private final short[] local16 = new short[CHUNK_BYTES / 2];
 
     RingAllreduce(RingLink link) {
         this.link = link;
@@ -35,10 +41,27 @@ final class RingAllreduce {
 
     /** Replaces the first {@code floats} floats of {@code data} (native order) with their mean over all ranks. */
     void mean(ByteBuffer data, int floats) {
+        reduce(data, floats, null);
+    }
+
+    /**
+     * Replaces the first {@code count} 16-bit values of {@code data} (native order, {@code dtype}'s bits) with
+     * their sum over all ranks, rounded to {@code dtype} after every addition.
+     */
+    void sum16(ByteBuffer data, int count, AllreduceDtype dtype) {
+        if (dtype == AllreduceDtype.FP32) {
+            throw new IllegalArgumentException("sum16 takes fp16 or bf16");
+        }
+        reduce(data, count, dtype);
+    }
+
+    /** The ring over {@code count} elements: float32 mean when {@code half} is null, else a 16-bit sum. */
+    private void reduce(ByteBuffer data, int floats, AllreduceDtype half) {
         int w = link.worldSize();
         if (w == 1 || floats == 0) {
             return;
         }
+        int eb = half == null ? 4 : 2; // bytes per element
         int r = link.rank();
         int[] start = new int[w + 1]; // segment i = floats [start[i], start[i+1])
         for (int i = 0; i <= w; i++) {
@@ -47,7 +70,7 @@ final class RingAllreduce {
         int steps = 2 * (w - 1);
         ByteBuffer out = data.duplicate();
         ByteBuffer in = data.duplicate();
-        FloatBuffer dataFloats = data.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        ByteBuffer native_ = data.duplicate().order(ByteOrder.nativeOrder());
         staging.clear();
 
         int sendStep = 0;
@@ -60,7 +83,7 @@ final class RingAllreduce {
             // send: as much of outgoing step sendStep as is ready
             while (sendStep < steps) {
                 int seg = outSegment(r, w, sendStep);
-                int segBytes = 4 * (start[seg + 1] - start[seg]);
+                int segBytes = eb * (start[seg + 1] - start[seg]);
                 if (sendOff == segBytes) {
                     sendStep++;
                     sendOff = 0;
@@ -70,7 +93,7 @@ final class RingAllreduce {
                 if (sendOff >= ready) {
                     break;
                 }
-                int base = 4 * start[seg];
+                int base = eb * start[seg];
                 out.limit(base + ready).position(base + sendOff);
                 int n = link.write(out);
                 if (n == 0) {
@@ -82,14 +105,14 @@ final class RingAllreduce {
             // receive: into the staging chunk (reduce-scatter) or straight into place (all-gather)
             while (recvStep < steps) {
                 int seg = inSegment(r, w, recvStep);
-                int segBytes = 4 * (start[seg + 1] - start[seg]);
+                int segBytes = eb * (start[seg + 1] - start[seg]);
                 if (applied == segBytes) {
                     recvStep++;
                     recvOff = 0;
                     applied = 0;
                     continue;
                 }
-                int base = 4 * start[seg];
+                int base = eb * start[seg];
                 int n;
                 if (recvStep < w - 1) {
                     int chunk = Math.min(CHUNK_BYTES, segBytes - applied);
@@ -97,7 +120,11 @@ final class RingAllreduce {
                     n = link.read(staging);
                     recvOff += n;
                     if (recvOff - applied == chunk) {
-                        add(dataFloats, (base + applied) / 4, chunk / 4, recvStep == w - 2 ? w : 0);
+                        if (half == null) {
+                            add(native_.asFloatBuffer(), (base + applied) / 4, chunk / 4, recvStep == w - 2 ? w : 0);
+                        } else {
+                            add16(native_.asShortBuffer(), (base + applied) / 2, chunk / 2, half);
+                        }
                         applied = recvOff;
                     }
                 } else {
@@ -112,15 +139,16 @@ final class RingAllreduce {
                 moved = true;
             }
             if (!moved && (sendStep < steps || recvStep < steps)) {
-                boolean canSend = sendStep < steps && sendReady(r, w, start, sendStep, sendOff, recvStep, applied);
+                boolean canSend = sendStep < steps && sendReady(r, w, start, eb, sendStep, sendOff, recvStep, applied);
                 link.await(canSend, recvStep < steps, sendStep < steps);
             }
         }
     }
 
-    private static boolean sendReady(int r, int w, int[] start, int sendStep, int sendOff, int recvStep, int applied) {
+    private static boolean sendReady(int r, int w, int[] start, int eb, int sendStep, int sendOff, int recvStep,
+            int applied) {
         int seg = outSegment(r, w, sendStep);
-        return sendOff < readyBytes(sendStep, 4 * (start[seg + 1] - start[seg]), recvStep, applied);
+        return sendOff < readyBytes(sendStep, eb * (start[seg + 1] - start[seg]), recvStep, applied);
     }
 
     /** Bytes of outgoing step j's segment that may be sent: all of step 0; else what received step j − 1 has applied. */
@@ -146,6 +174,16 @@ final class RingAllreduce {
             }
         }
         data.put(at, local, 0, n);
+    }
+
+    /** data[at..at+n) = round(widen(data) + widen(staging)) in 16-bit values. */
+    private void add16(ShortBuffer data, int at, int n, AllreduceDtype dtype) {
+        staging.asShortBuffer().get(0, incoming16, 0, n);
+        data.get(at, local16, 0, n);
+        for (int i = 0; i < n; i++) {
+            local16[i] = dtype.encode(dtype.decode(local16[i]) + dtype.decode(incoming16[i]));
+        }
+        data.put(at, local16, 0, n);
     }
 
     /** Segment sent at step j: own segment r, then each one received (reduce-scatter, then all-gather). */

@@ -3,6 +3,7 @@ package dev.ditspark.core.collective;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
@@ -72,6 +73,8 @@ final class RingLink implements AutoCloseable {
                 lastProgress = System.nanoTime();
             }
             return n;
+        } catch (ClosedByInterruptException e) {
+            throw fail("interrupted (the task was killed)", e);
         } catch (IOException e) {
             throw closedBy(nextRank(), e); // broken pipe, connection reset
         }
@@ -82,6 +85,8 @@ final class RingLink implements AutoCloseable {
         int n;
         try {
             n = fromPrev.read(dst);
+        } catch (ClosedByInterruptException e) {
+            throw fail("interrupted (the task was killed)", e);
         } catch (IOException e) {
             throw closedBy(prevRank(), e);
         }
@@ -103,6 +108,10 @@ final class RingLink implements AutoCloseable {
     void await(boolean wantWrite, boolean wantRead, boolean sendsLeft) {
         if (!wantWrite && !wantRead) {
             throw new IllegalStateException("await with nothing to wait for");
+        }
+        if (Thread.currentThread().isInterrupted()) {
+            // Spark kills a task by interrupting it: stop now, not after the silence timeout.
+            throw fail("interrupted (the task was killed)", null);
         }
         long remaining = lastProgress + timeoutNanos - System.nanoTime();
         if (remaining <= 0) {

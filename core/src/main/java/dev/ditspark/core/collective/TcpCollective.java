@@ -38,11 +38,17 @@ public final class TcpCollective implements Collective {
     private static final int BROADCAST = 2;
     private static final int BARRIER = 3;
 
-    /** The silence timeout and the fusion bucket size (Horovod's default fusion threshold is 64 MB, DDP's 25 MB). */
-    public record Options(Duration timeout, long bucketBytes) {
+    /**
+     * The silence timeout, the fusion bucket size (Horovod's default fusion threshold is 64 MB, DDP's 25 MB) and
+     * the type values travel in during an allreduce ({@link AllreduceDtype}).
+     */
+    public record Options(Duration timeout, long bucketBytes, AllreduceDtype allreduceDtype) {
         public static final long DEFAULT_BUCKET_BYTES = 25L << 20;
 
         public Options {
+            if (allreduceDtype == null) {
+                throw new IllegalArgumentException("collective allreduce dtype must be given");
+            }
             if (timeout == null || timeout.isZero() || timeout.isNegative()) {
                 throw new IllegalArgumentException("collective timeout must be positive, got " + timeout);
             }
@@ -52,11 +58,15 @@ public final class TcpCollective implements Collective {
         }
 
         public static Options of(Duration timeout) {
-            return new Options(timeout, DEFAULT_BUCKET_BYTES);
+            return new Options(timeout, DEFAULT_BUCKET_BYTES, AllreduceDtype.FP32);
         }
 
         public Options withBucketBytes(long bytes) {
-            return new Options(timeout, bytes);
+            return new Options(timeout, bytes, allreduceDtype);
+        }
+
+        public Options withAllreduceDtype(AllreduceDtype dtype) {
+            return new Options(timeout, bucketBytes, dtype);
         }
     }
 
@@ -248,15 +258,29 @@ public final class TcpCollective implements Collective {
         }
         usable();
         long seq = sequence++;
+        AllreduceDtype dtype = options.allreduceDtype();
         for (int i = 0; i < buckets.size(); i++) {
             TensorBuckets.Bucket b = buckets.get(i);
             ByteBuffer buf = bucket(b.bytes());
             TensorBuckets.gather(tensors, b, buf);
-            run(String.format(Locale.ROOT, "allreduce #%d bucket %d/%d (%.1f MB)", seq, i + 1, buckets.size(),
-                    b.bytes() / 1e6), () -> {
-                link.checkAgreement(ALLREDUCE, seq, b.bytes());
-                ring.mean(buf, (int) (b.bytes() / 4));
+            int count = (int) (b.bytes() / 4);
+            long wireBytes = (long) count * dtype.bytes();
+            if (dtype != AllreduceDtype.FP32) {
+                HalfWire.compress(buf, count, world, dtype); // x / W in float32, rounded to 16 bits, in place
+            }
+            run(String.format(Locale.ROOT, "allreduce #%d bucket %d/%d (%.1f MB %s)", seq, i + 1, buckets.size(),
+                    wireBytes / 1e6, dtype.configName()), () -> {
+                // The dtype is part of the agreement: ranks configured differently fail instead of mixing types.
+                link.checkAgreement(ALLREDUCE + 16 * dtype.ordinal(), seq, wireBytes);
+                if (dtype == AllreduceDtype.FP32) {
+                    ring.mean(buf, count);
+                } else {
+                    ring.sum16(buf, count, dtype);
+                }
             });
+            if (dtype != AllreduceDtype.FP32) {
+                HalfWire.expand(buf, count, dtype);
+            }
             TensorBuckets.scatter(buf, tensors, b);
         }
     }

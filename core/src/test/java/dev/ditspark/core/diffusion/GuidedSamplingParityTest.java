@@ -65,9 +65,16 @@ class GuidedSamplingParityTest {
                 assertEquals(kept[9 - k], calledWith.get(k), "step " + k);
             }
             assertEquals(0, noise.remaining());
-            // only the result is left on the caller's manager, and x_T is intact
-            assertEquals(before + 1, m.getManagedArrays().size(), "arrays left on the caller's manager");
+            // only the result is left on the caller's manager, besides the coefficient tables uploaded once per
+            // root manager (the (K, T) table and the original steps, plus DDIM's (3, T) weights), and x_T is intact
+            int tables = kind.equals("ddpm") ? 2 : 3;
+            assertEquals(before + 1 + tables, m.getManagedArrays().size(), "arrays left on the caller's manager");
             assertArrayEquals(f.readFloat32("loop.x_T"), xT.toFloatArray());
+            // a second run reuses the tables: only its result is added
+            NDArray again = cfg.sample(diffusion, xT, y, sampler, FixedNoise.split(f.readFloat32("loop.noises"), 10),
+                    (done, total, t) -> { });
+            assertArrayEquals(got, again.toFloatArray(), "the same samples from the same noise");
+            assertEquals(before + 2 + tables, m.getManagedArrays().size(), "tables are uploaded once");
         }
     }
 
