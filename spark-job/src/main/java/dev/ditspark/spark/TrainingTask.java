@@ -3,6 +3,7 @@ package dev.ditspark.spark;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ditspark.core.collective.AllreduceDtype;
 import dev.ditspark.core.collective.Collective;
 import dev.ditspark.core.collective.NcclCollective;
 import dev.ditspark.core.collective.TcpCollective;
@@ -90,11 +91,19 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
         }
     }
 
-    /** The GPU Spark assigned to this task (spark.task.resource.gpu.amount=1), else the CPU. */
-    private static Device device(BarrierTaskContext ctx) {
+    /**
+     * The GPU Spark assigned to this task, else the CPU. With one executor per node running one task per GPU
+     * (spark.executor.resource.gpu.amount = the node's GPUs, spark.task.resource.gpu.amount=1), Spark gives each
+     * task of the executor a different address, so the tasks of a node use different devices.
+     */
+    static Device device(org.apache.spark.TaskContext ctx) {
         ResourceInformation gpu = ctx.resourcesJMap().get("gpu");
         if (gpu == null || gpu.addresses().length == 0) {
             return Device.cpu();
+        }
+        if (gpu.addresses().length > 1) {
+            throw new IllegalStateException("spark.task.resource.gpu.amount: a training task uses one GPU, this one was"
+                    + " given " + gpu.addresses().length + " (" + String.join(",", gpu.addresses()) + "); set it to 1");
         }
         return Device.gpu(Integer.parseInt(gpu.addresses()[0].trim()));
     }
@@ -110,13 +119,16 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
             // Rank 0 makes the NCCL unique id; allGather carries it to every rank.
             String id = rank == 0 ? Base64.getEncoder().encodeToString(NcclCollective.newUniqueId()) : "";
             String[] ids = ctx.allGather(id);
-            return NcclCollective.create(rank, world, Base64.getDecoder().decode(ids[0]), device.getDeviceId(), timeout);
+            // The waits also poll Spark's kill flag, so a killed task aborts the communicator at once.
+            return NcclCollective.create(rank, world, Base64.getDecoder().decode(ids[0]), device.getDeviceId(), timeout,
+                    AllreduceDtype.parse(cs.allreduceDtype()), ctx::isInterrupted);
         }
         String host = infos[rank].address().replaceFirst(":\\d+$", "");
         TcpCollective.Endpoint endpoint = TcpCollective.listen(host);
         String[] peers = ctx.allGather(endpoint.address());
         return endpoint.connect(rank, List.of(peers),
-                TcpCollective.Options.of(timeout).withBucketBytes(cs.bucketMb() << 20));
+                TcpCollective.Options.of(timeout).withBucketBytes(cs.bucketMb() << 20)
+                        .withAllreduceDtype(AllreduceDtype.parse(cs.allreduceDtype())));
     }
 
     private static TrainingListener failureInjection(BarrierTaskContext ctx, int rank) {

@@ -56,7 +56,10 @@ public final class ForwardBackwardBenchmark {
                 model.zeroGradients();
                 try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
                     NDArray out = model.forward(x, t, y);
-                    gc.backward(out.mul(out).mean());
+                    NDArray loss = out.mul(out).mean();
+                    gc.backward(loss);
+                    // On a GPU backward only enqueues kernels: reading a value waits for the stream, backward included.
+                    loss.getFloat();
                 }
             } else {
                 model.forward(x, t, y).toFloatArray(); // forces the computation on asynchronous devices

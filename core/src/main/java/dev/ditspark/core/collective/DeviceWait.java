@@ -32,7 +32,7 @@ final class DeviceWait {
                 throw failure.fail(what + ": interrupted (the task was killed); the communicator is aborted");
             }
             if (System.nanoTime() - startNanos > timeoutNanos) {
-                throw failure.fail(String.format(Locale.ROOT, "%s did not complete within %.0f s (a peer is dead, stuck,"
+                throw failure.fail(String.format(Locale.ROOT, "%s did not complete within %.1f s (a peer is dead, stuck,"
                         + " or slower than collective.timeout_seconds)", what, timeoutNanos / 1e9));
             }
             // Spin first (NCCL kernels usually finish within microseconds of the last byte), then yield the core.

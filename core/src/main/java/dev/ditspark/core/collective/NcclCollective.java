@@ -177,8 +177,9 @@ public final class NcclCollective implements Collective {
             // 16-bit: divide by W in float32, cast, sum in 16 bits, copy back (DDP's compression hooks).
             List<NDArray> wire = new ArrayList<>(tensors.size());
             for (NDArray t : tensors) {
-                try (NDArray scaled = t.div(w)) { // results land on t's manager: move them to tmp
-                    NDArray cast = scaled.toType(dtype.dataType(), false);
+                try (NDArray scaled = t.div(w)) { // results land on t's manager: what is kept moves to tmp
+                    NDArray cast = dtype == AllreduceDtype.FP16 ? scaled.toType(DataType.FLOAT16, false)
+                            : Bf16OnDevice.narrow(scaled, tmp);
                     cast.attach(tmp);
                     wire.add(cast);
                 }
@@ -187,10 +188,16 @@ public final class NcclCollective implements Collective {
             enqueue("allreduce (" + dtype.configName() + ")", wire, (t, p, n) -> nccl.ncclAllReduce(p, p, n, ncclType,
                     nccl.ncclSum, comm, (CUstream_st) null));
             for (int i = 0; i < tensors.size(); i++) {
-                if (tensors.get(i).size() > 0) {
+                NDArray t = tensors.get(i);
+                if (t.size() == 0) {
+                    continue;
+                }
+                if (dtype == AllreduceDtype.FP16) {
                     try (NDArray back = wire.get(i).toType(DataType.FLOAT32, false)) {
-                        tensors.get(i).set(ALL, back); // a copy on the device, in place
+                        t.set(ALL, back); // a copy on the device, in place
                     }
+                } else {
+                    Bf16OnDevice.widenInto(wire.get(i), t);
                 }
             }
         } finally {

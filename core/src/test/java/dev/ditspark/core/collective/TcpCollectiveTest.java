@@ -204,6 +204,98 @@ class TcpCollectiveTest {
         });
     }
 
+    /**
+     * collective.allreduce_dtype bf16 / fp16 on the ring: half the bytes, every rank bit-identical, and within the
+     * 16-bit type's rounding of the exact mean: values divided by W in float32, rounded (error ≤ u·|x|/W each),
+     * then W − 1 additions each rounded (≤ u of the partial sum), u = 2^-8 (bf16) or 2^-11 (fp16), so
+     * |got − mean| ≤ (W + 1)·u·Σ|x|/W.
+     */
+    @Test
+    void sixteenBitAllreduceIsWithinItsRoundingOfTheFloat32Mean() throws Exception {
+        for (AllreduceDtype dtype : List.of(AllreduceDtype.BF16, AllreduceDtype.FP16)) {
+            double u = dtype == AllreduceDtype.BF16 ? 0x1p-8 : 0x1p-11;
+            int world = 3;
+            List<TcpCollective> ranks = ring(world, TcpCollective.Options.of(TIMEOUT).withBucketBytes(16 << 10)
+                    .withAllreduceDtype(dtype));
+            List<float[][]> results = onAll(ranks, rank -> {
+                try (NDManager m = TorchEngine.newManager()) {
+                    List<NDArray> tensors = halfRangeTensors(m, rank);
+                    ranks.get(rank).allreduceMean(tensors);
+                    return tensors.stream().map(NDArray::toFloatArray).toArray(float[][]::new);
+                }
+            });
+            double worstRelative = 0;
+            for (int i = 0; i < SIZES.length; i++) {
+                float[] got = results.get(0)[i];
+                for (int j = 0; j < SIZES[i]; j++) {
+                    double sum = 0;
+                    double abs = 0;
+                    for (int r = 0; r < world; r++) {
+                        double v = halfRangeValue(r, i, j);
+                        sum += v;
+                        abs += Math.abs(v);
+                    }
+                    double bound = (world + 1) * u * abs / world;
+                    assertEquals(sum / world, got[j], bound, dtype + " tensor " + i + " [" + j + "]");
+                    worstRelative = Math.max(worstRelative, Math.abs(got[j] - sum / world) / (abs / world));
+                }
+                for (int r = 1; r < world; r++) {
+                    assertArrayEquals(got, results.get(r)[i], dtype + ": rank " + r + " differs from rank 0");
+                }
+            }
+            // Not exact: the values really went through 16 bits.
+            assertTrue(worstRelative > u / 64, dtype + ": worst relative error " + worstRelative);
+            System.out.printf("allreduce %s, world %d: worst |error| / mean|x| = %.3g (bound %.3g)%n", dtype, world,
+                    worstRelative, (world + 1) * u);
+            closeAll(ranks);
+        }
+    }
+
+    @Test
+    void ranksWithDifferentAllreduceDtypesFailSayingSo() throws Exception {
+        List<TcpCollective.Endpoint> endpoints = List.of(TcpCollective.listen("127.0.0.1"),
+                TcpCollective.listen("127.0.0.1"));
+        List<String> peers = endpoints.stream().map(TcpCollective.Endpoint::address).toList();
+        Future<TcpCollective> r0 = POOL.submit(() -> endpoints.get(0).connect(0, peers, TcpCollective.Options.of(TIMEOUT)));
+        Future<TcpCollective> r1 = POOL.submit(() -> endpoints.get(1).connect(1, peers,
+                TcpCollective.Options.of(TIMEOUT).withAllreduceDtype(AllreduceDtype.BF16)));
+        List<TcpCollective> ranks = List.of(r0.get(10, TimeUnit.SECONDS), r1.get(10, TimeUnit.SECONDS));
+        Exception e = assertThrows(Exception.class, () -> onAll(ranks, rank -> {
+            try (NDManager m = TorchEngine.newManager()) {
+                ranks.get(rank).allreduceMean(List.of(m.ones(new Shape(10))));
+                return null;
+            }
+        }));
+        assertTrue(e.getMessage().contains("every rank must make the same collective calls"), e.getMessage());
+        closeAll(ranks);
+    }
+
+    /** Spark kills a task by interrupting its thread: a rank waiting on a silent peer stops at once. */
+    @Test
+    void anInterruptedRankStopsAtOnceNotAtTheTimeout() throws Exception {
+        List<TcpCollective> ranks = ring(2, TcpCollective.Options.of(Duration.ofSeconds(60)));
+        try (NDManager m = TorchEngine.newManager()) {
+            Thread waiter = Thread.currentThread();
+            Future<?> interrupter = POOL.submit(() -> {
+                Thread.sleep(300);
+                waiter.interrupt();
+                return null;
+            });
+            long t0 = System.nanoTime();
+            // Rank 1 never calls: rank 0 would wait 60 s for it.
+            CollectiveException e = assertThrows(CollectiveException.class,
+                    () -> ranks.get(0).allreduceMean(List.of(m.ones(new Shape(100_000)))));
+            double waited = (System.nanoTime() - t0) / 1e9;
+            assertTrue(Thread.interrupted(), "the interrupt status is kept for the caller");
+            interrupter.get(5, TimeUnit.SECONDS);
+            assertTrue(e.getMessage().contains("interrupted (the task was killed)"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("rank 0 of 2, allreduce #0"), e.getMessage());
+            assertTrue(waited < 10, "stopped after " + waited + " s");
+        } finally {
+            closeAll(ranks);
+        }
+    }
+
     @Test
     void aSilentPeerIsATimeoutNotAHang() {
         assertTimeoutPreemptively(Duration.ofSeconds(8), () -> {
@@ -263,6 +355,24 @@ class TcpCollectiveTest {
                 v[j] = (float) value(rank, i, j);
             }
             out.add(m.create(v, i == 6 ? new Shape(7, 10_001) : new Shape(v.length))); // 70,007 = 7 × 10,001
+        }
+        return out;
+    }
+
+    /** Values for the 16-bit wire: mixed signs, magnitudes 1e-3..1e3 (inside fp16's normal range after /W). */
+    private static double halfRangeValue(int rank, int tensor, int j) {
+        SplittableRandom rnd = new SplittableRandom(rank * 1_000_003L + tensor * 7919L + j + 17);
+        return (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(-2, 3)));
+    }
+
+    private static List<NDArray> halfRangeTensors(NDManager m, int rank) {
+        List<NDArray> out = new ArrayList<>();
+        for (int i = 0; i < SIZES.length; i++) {
+            float[] v = new float[SIZES[i]];
+            for (int j = 0; j < v.length; j++) {
+                v[j] = (float) halfRangeValue(rank, i, j);
+            }
+            out.add(m.create(v, new Shape(v.length)));
         }
         return out;
     }
