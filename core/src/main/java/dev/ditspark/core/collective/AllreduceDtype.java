@@ -50,12 +50,12 @@ public enum AllreduceDtype {
     }
 
     /** float32 → this type's bits, round to nearest even (NaN stays NaN, overflow becomes ±Inf). */
-    short encode(float f) {
+    public short encode(float f) {
         return this == BF16 ? HalfFloats.toBf16(f) : HalfFloats.toFp16(f);
     }
 
     /** This type's bits → float32 (exact). */
-    float decode(short h) {
+    public float decode(short h) {
         return this == BF16 ? HalfFloats.fromBf16(h) : HalfFloats.fromFp16(h);
     }
 }

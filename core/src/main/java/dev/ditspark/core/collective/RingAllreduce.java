@@ -30,6 +30,7 @@ final class RingAllreduce {
     private final RingLink link;
     private final ByteBuffer staging = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.nativeOrder());
     private final FloatBuffer stagingFloats = staging.asFloatBuffer();
+    private final ShortBuffer stagingShorts = staging.asShortBuffer(); // views made at position 0, native order
     private final float[] incoming = new float[CHUNK_BYTES / 4];
     private final float[] local = new float[CHUNK_BYTES / 4];
     private final short[] incoming16 = new short[CHUNK_BYTES / 2];
@@ -178,7 +179,7 @@ final class RingAllreduce {
 
     /** data[at..at+n) = round(widen(data) + widen(staging)) in 16-bit values. */
     private void add16(ShortBuffer data, int at, int n, AllreduceDtype dtype) {
-        staging.asShortBuffer().get(0, incoming16, 0, n);
+        stagingShorts.get(0, incoming16, 0, n);
         data.get(at, local16, 0, n);
         for (int i = 0; i < n; i++) {
             local16[i] = dtype.encode(dtype.decode(local16[i]) + dtype.decode(incoming16[i]));

@@ -59,7 +59,18 @@ public final class MatmulPrecision {
         } else {
             throw new IllegalArgumentException("train.precision: fp32 or tf32, got " + precision);
         }
-        setTf32(tf32);
+        if (!tf32) {
+            try {
+                setTf32(false);
+            } catch (IllegalStateException e) {
+                // fp32 is libtorch's default: where its context cannot be reached (no /proc, another libtorch)
+                // nothing needs changing, and CPU training must not fail for it.
+                LOG.debug("train.precision fp32: libtorch's default, not set: {}", e.getMessage());
+                return;
+            }
+        } else {
+            setTf32(true);
+        }
         if (!tf32 && tf32Matmul()) {
             LOG.warn("train.precision fp32: TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is set in the environment, so libtorch"
                     + " runs float32 matmuls in TF32 anyway");

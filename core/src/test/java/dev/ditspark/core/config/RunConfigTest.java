@@ -82,6 +82,27 @@ class RunConfigTest {
         assertMessage("override 'train.lr': expected section.field=value", () -> RunConfig.load(f, List.of("train.lr")));
     }
 
+    @Test
+    void precisionAndAllreduceDtype() throws Exception {
+        Path f = yaml(XL);
+        RunConfig defaults = RunConfig.load(f, List.of());
+        assertEquals(null, defaults.train().precision());
+        assertEquals("tf32", defaults.train().precisionFor(true), "TF32 on GPUs, as the reference");
+        assertEquals("fp32", defaults.train().precisionFor(false));
+        assertEquals("fp32", defaults.collective().allreduceDtype());
+        RunConfig set = RunConfig.load(f, List.of("train.precision=fp32", "collective.allreduce_dtype=bf16"));
+        assertEquals("fp32", set.train().precisionFor(true));
+        assertEquals("bf16", set.collective().allreduceDtype());
+        // the settings survive the trip to the executors (the task re-binds the driver's tree)
+        RunConfig again = RunConfig.bind((com.fasterxml.jackson.databind.node.ObjectNode) set.toTree(), List.of(), "tree");
+        assertEquals("fp32", again.train().precision());
+        assertEquals("bf16", again.collective().allreduceDtype());
+        assertMessage("train.precision: fp32 or tf32, got bf16",
+                () -> RunConfig.load(f, List.of("train.precision=bf16")));
+        assertMessage("collective.allreduce_dtype: fp32, fp16 or bf16, got int8",
+                () -> RunConfig.load(f, List.of("collective.allreduce_dtype=int8")));
+    }
+
     private static void assertMessage(String prefix, org.junit.jupiter.api.function.Executable e) {
         ConfigException ex = assertThrows(ConfigException.class, e);
         assertTrue(ex.getMessage().startsWith(prefix), "expected '" + prefix + "...' but was: " + ex.getMessage());
