@@ -126,9 +126,13 @@ check() {
     die "no bundle next to this script (${here}/jre, ${here}/jars): build one with tools/gpu-check.sh --build, then run" \
       "the gpu-check.sh inside it"
   fi
-  local work libtorch
-  work="$(mktemp -d)"
-  trap 'kill "${sampler:-0}" 2>/dev/null || true; rm -rf "${work}"' EXIT
+  local libtorch
+  work="$(mktemp -d)" # global: the EXIT trap removes it
+  sampler=""
+  trap 'if [[ -n "${sampler}" ]]; then kill "${sampler}" 2>/dev/null || true; fi; rm -rf "${work}"' EXIT
+  if [[ -n "${libtorch_given}" && ! -f "${libtorch_given}/lib/libtorch_cuda.so" ]]; then
+    die "--libtorch ${libtorch_given}: no lib/libtorch_cuda.so there (a CUDA libtorch ${LIBTORCH_VERSION} directory)"
+  fi
   libtorch="$(find_libtorch "${libtorch_given}")"
   local env=(DJL_CACHE_DIR="${work}/djl" OPT_OUT_TRACKING=true
     GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296)
@@ -147,7 +151,6 @@ check() {
       "PyTorch ${LIBTORCH_VERSION}); using the bundled CPU libtorch" >&2
   fi
   # GPU memory as the driver sees it, sampled while the check runs (the peak is printed after the table).
-  local sampler=""
   if command -v nvidia-smi >/dev/null; then
     nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader,nounits -lms 200 \
       > "${work}/smi.csv" 2>/dev/null &
@@ -157,11 +160,13 @@ check() {
   fi
   local status=0
   env "${env[@]}" timeout --kill-after=10 "${LIMIT_SECONDS}" "${java}" -Xmx24g -Dai.djl.offline=true \
+    -Dslf4j.internal.verbosity=ERROR \
     -Dorg.bytedeco.javacpp.cachedir="${work}/javacpp" -cp "${here}/jars/*" dev.ditspark.core.bench.GpuCheck \
     "${args[@]}" || status=$?
   if [[ -n "${sampler}" ]]; then
     kill "${sampler}" 2>/dev/null || true
     wait "${sampler}" 2>/dev/null || true
+    sampler=""
     awk -F', *' '$2 + 0 > peak { peak = $2 + 0; total = $3; name = $1 }
       END { if (peak) printf "peak GPU memory (nvidia-smi, every 200 ms): %d of %d MiB on %s\n", peak, total, name }' \
       "${work}/smi.csv"

@@ -131,6 +131,10 @@ public final class GpuCheck {
             return null;
         } catch (RuntimeException | LinkageError e) {
             String first = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+            int sentence = first.indexOf(". ");
+            if (sentence > 0) {
+                first = first.substring(0, sentence); // libtorch appends paragraphs of advice and backend lists
+            }
             return "libtorch " + TorchEngine.engine().getVersion() + " cannot use cuda:0 (" + e.getClass().getSimpleName()
                     + ": " + first + ")";
         }
