@@ -121,6 +121,9 @@ check() {
       *) die "unknown option $1 (--build, --libtorch DIR, -- GpuCheck options)" ;;
     esac
   done
+  if [[ -n "${libtorch_given}" && ! -f "${libtorch_given}/lib/libtorch_cuda.so" ]]; then
+    die "--libtorch ${libtorch_given}: no lib/libtorch_cuda.so there (a CUDA libtorch ${LIBTORCH_VERSION} directory)"
+  fi
   local java="${here}/jre/bin/java"
   if [[ ! -x "${java}" || ! -d "${here}/jars" ]]; then
     die "no bundle next to this script (${here}/jre, ${here}/jars): build one with tools/gpu-check.sh --build, then run" \
@@ -130,9 +133,6 @@ check() {
   work="$(mktemp -d)" # global: the EXIT trap removes it
   sampler=""
   trap 'if [[ -n "${sampler}" ]]; then kill "${sampler}" 2>/dev/null || true; fi; rm -rf "${work}"' EXIT
-  if [[ -n "${libtorch_given}" && ! -f "${libtorch_given}/lib/libtorch_cuda.so" ]]; then
-    die "--libtorch ${libtorch_given}: no lib/libtorch_cuda.so there (a CUDA libtorch ${LIBTORCH_VERSION} directory)"
-  fi
   libtorch="$(find_libtorch "${libtorch_given}")"
   local env=(DJL_CACHE_DIR="${work}/djl" OPT_OUT_TRACKING=true
     GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296)

@@ -28,6 +28,9 @@ final class Bf16OnDevice {
 
     /** x (float32, contiguous, on a GPU) rounded to bf16: its bits in a 2-byte-element tensor on {@code manager}. */
     static NDArray narrow(NDArray x, NDManager manager) {
+        if (x.size() == 0) {
+            return manager.zeros(new Shape(0), DataType.FLOAT16);
+        }
         NDManager m = x.getManager();
         try (NDArray c = m.full(new Shape(), SPLIT, DataType.FLOAT32);
                 NDArray p = x.mul(c);
