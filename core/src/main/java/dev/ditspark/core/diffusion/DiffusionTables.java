@@ -3,9 +3,11 @@ package dev.ditspark.core.diffusion;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -159,7 +161,7 @@ final class DiffusionTables {
         private final NDManager manager;
         private final int rank;
         private final long n;
-        private final NDArray block; // (K, N) gathered, or (K, T) the table itself when uniform
+        private final NDArray block; // (K, N, 1, …, 1) gathered, or (K, 1, …, 1) a column of the table when uniform
         private final NDArray index; // (N) int64; null when uniform
         private final NDArray originalTable;
         private final long uniformStep; // −1 unless uniform
@@ -174,36 +176,34 @@ final class DiffusionTables {
             for (long s : t) {
                 uniform &= s == t[0];
             }
+            long rows = table.getShape().get(0);
+            // (K, N or 1, 1, …, 1): row k is then a coefficient shaped to broadcast over the batch, one call each.
+            long[] dims = new long[rank + 1];
+            Arrays.fill(dims, 1);
+            dims[0] = rows;
             if (uniform) {
-                block = table;
                 index = null;
                 uniformStep = t[0];
                 uniformOriginal = original[(int) t[0]];
+                try (NDArray column = table.get(manager, new NDIndex(":, {}", t[0]))) { // (K), a view of the table
+                    block = column.reshape(new Shape(dims));
+                }
             } else {
                 index = manager.create(t); // the one host-to-device copy of the batch's steps
-                long rows = table.getShape().get(0);
-                try (NDArray expanded = index.expandDims(0).broadcast(new Shape(rows, n))) {
-                    NDArray gathered = table.gather(expanded, 1); // (K, N), one kernel
+                dims[1] = n;
+                try (NDArray expanded = index.expandDims(0).broadcast(new Shape(rows, n));
+                        NDArray gathered = table.gather(expanded, 1)) { // (K, N), one kernel
                     gathered.attach(manager); // results of ops on the table land on its manager
-                    block = gathered;
+                    block = gathered.reshape(new Shape(dims));
                 }
                 uniformStep = -1;
                 uniformOriginal = -1;
             }
         }
 
-        /** Coefficient {@code k} of each sample, shaped to broadcast over the batch: (N, 1, …, 1). */
+        /** Coefficient {@code k} of each sample, shaped to broadcast over the batch: (N, 1, …, 1) or (1, …, 1). */
         NDArray get(int k) {
-            long[] dims = new long[rank];
-            java.util.Arrays.fill(dims, 1);
-            NDArray column;
-            if (index == null) {
-                column = block.get(manager, k, uniformStep); // a 0-d view of the table
-            } else {
-                column = block.get(manager, k); // (N), a view
-                dims[0] = n;
-            }
-            return column.reshape(new Shape(dims));
+            return block.get(manager, k);
         }
 
         /** The original (undiffused-chain) step of each sample, (N) int64, for the model's timestep embedding. */
