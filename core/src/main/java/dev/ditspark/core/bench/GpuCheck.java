@@ -234,6 +234,7 @@ public final class GpuCheck {
     }
 
     private String trainSteps(boolean tf32, int n) {
+        ai.djl.pytorch.jni.JniUtils.emptyCudaCache(); // the memory figure is then this check's own
         MatmulPrecision.apply(tf32 ? "tf32" : "fp32");
         DiTConfig cfg = DiTConfig.named(model, 256);
         GaussianDiffusion diffusion = GaussianDiffusion.linear();
@@ -300,6 +301,7 @@ public final class GpuCheck {
     }
 
     private String samplingStep() {
+        ai.djl.pytorch.jni.JniUtils.emptyCudaCache();
         MatmulPrecision.apply("tf32");
         DiTConfig cfg = DiTConfig.named(model, 256);
         GaussianDiffusion diffusion = GaussianDiffusion.linear("250");
@@ -354,7 +356,10 @@ public final class GpuCheck {
         return Double.NaN;
     }
 
-    /** Device memory in use (cudaMemGetInfo: total − free), which with libtorch's caching allocator is its peak. */
+    /**
+     * Device memory in use (cudaMemGetInfo: total − free, the CUDA context included): libtorch's caching allocator
+     * keeps what it reserved, so after a check this is that check's peak (the cache is emptied before each).
+     */
     private static String gpuMemory() {
         try {
             org.bytedeco.javacpp.SizeTPointer free = new org.bytedeco.javacpp.SizeTPointer(1);
