@@ -136,6 +136,7 @@ public final class PrepareJob {
         List<DatasetManifest.Shard> shards = new ArrayList<>();
         List<TaskOutcome.BadFile> bad = new ArrayList<>();
         List<String> upscaled = new ArrayList<>();
+        List<TaskOutcome.BadFile> warned = new ArrayList<>();
         long written = 0;
         for (TaskOutcome t : outcomes) {
             if (t.shard() != null) {
@@ -143,6 +144,7 @@ public final class PrepareJob {
             }
             bad.addAll(t.badFiles());
             upscaled.addAll(t.upscaled());
+            warned.addAll(t.warnings());
             written += t.rows();
         }
         if (written == 0) {
@@ -153,7 +155,7 @@ public final class PrepareJob {
         long encodedNow = outcomes.stream().filter(t -> !reused.contains(t)).mapToLong(TaskOutcome::rows).sum();
         PrepareReport report = new PrepareReport(o.input(), o.output(), o.imageSize(), folder.classNames().size(),
                 folder.images().size(), written, bad, upscaled, folder.strayFiles(), folder.emptyClasses(),
-                shards.size(), reused.size(), seconds, encodedNow / seconds);
+                shards.size(), reused.size(), seconds, encodedNow / seconds, warned);
         try (OutputStream out = outFs.create(new Path(o.output(), PrepareReport.FILE_NAME), true)) {
             out.write(JSON.writeValueAsBytes(report));
         }
