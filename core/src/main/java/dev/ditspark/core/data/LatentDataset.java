@@ -223,6 +223,13 @@ public final class LatentDataset {
         } catch (FileNotFoundException e) {
             throw new DatasetFormatException(name, "shard listed in the manifest is missing", e);
         } catch (IOException e) {
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof org.apache.hadoop.fs.ChecksumException) {
+                    // Hadoop's "Checksum error: ... exp: N got: M", in words: the bytes changed after they were written.
+                    throw new DatasetFormatException(name, "corrupt or truncated shard: its bytes do not match the "
+                            + "checksum Hadoop recorded when it was written (its .crc file); re-run dit prepare for it", e);
+                }
+            }
             throw new IOException(name + ": cannot read shard: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             // Parquet reports truncated files, bad magic, CRC mismatches and undecodable pages this way.
