@@ -1,6 +1,7 @@
 package dev.ditspark.launcher;
 
 import dev.ditspark.core.checkpoint.CheckpointException;
+import dev.ditspark.core.config.Secrets;
 import dev.ditspark.core.data.DatasetFormatException;
 import dev.ditspark.core.errors.DitUserError;
 import dev.ditspark.core.errors.JobFailedException;
@@ -47,7 +48,8 @@ public final class DitCommand implements Runnable {
             } else {
                 throw e;
             }
-            cmd.getErr().println("dit: " + e.getMessage());
+            // Secrets.redact: a message may quote what the user typed, credentials included.
+            cmd.getErr().println("dit: " + Secrets.redact(e.getMessage()));
             if (System.getenv("DIT_DEBUG") != null) {
                 e.printStackTrace(cmd.getErr());
             }
