@@ -50,4 +50,10 @@ class CredentialsInUrisTest {
         assertRefused(DitRun.of("prepare", "--input", in, "--output", dir.resolve("o").toString(), "--vae",
                 INLINE + "vae.safetensors"), "--vae");
     }
+
+    @Test
+    void sampleRefusesCredentialsInTheCheckpointUri() {
+        assertRefused(DitRun.of("sample", "--checkpoint", INLINE + "runs/a", "--out", dir.resolve("s").toString()),
+                "--checkpoint");
+    }
 }

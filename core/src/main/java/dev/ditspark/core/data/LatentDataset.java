@@ -67,6 +67,7 @@ public final class LatentDataset {
 
     /** Opens the dataset at {@code uri}: reads and checks its manifest, nothing else yet. */
     public static LatentDataset open(String uri, Configuration conf) throws IOException {
+        dev.ditspark.core.config.Secrets.requireNoCredentials("dataset URI", uri);
         DatasetManifest m = DatasetManifest.read(uri, conf);
         if (m.count() > Integer.MAX_VALUE) {
             throw new DatasetFormatException(uri, "count " + m.count() + " exceeds what one reader indexes");
