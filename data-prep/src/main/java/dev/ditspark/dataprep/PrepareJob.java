@@ -244,7 +244,7 @@ public final class PrepareJob {
             }).collect();
         } catch (Exception e) { // Scala throws SparkException undeclared
             if (e instanceof org.apache.spark.SparkException) {
-                throw failures.watch.toException("dit prepare of " + o.input(), e);
+                throw failures.watch.toException("preparing " + o.input(), e);
             }
             throw e;
         } finally {

@@ -68,4 +68,27 @@ class SparkFailuresTest {
         DitRun r = DitRun.of("train", "--config", yaml.toString(), "--workers", "2");
         assertOneDitLine(r, "dit: rank [01]: .*" + shard.getFileName() + ": corrupt or truncated shard.*");
     }
+
+    /** dit prepare's job: a task that cannot write its outcome ends the command with the cause in one line. */
+    @Test
+    void aPrepareTaskFailureIsOneLine() throws Exception {
+        Path in = dir.resolve("images");
+        java.awt.image.BufferedImage im = new java.awt.image.BufferedImage(20, 18, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        Files.createDirectories(in.resolve("a"));
+        javax.imageio.ImageIO.write(im, "png", in.resolve("a/0.png").toFile());
+        dev.ditspark.core.vae.VaeConfig tiny = new dev.ditspark.core.vae.VaeConfig(3, 3, 4, java.util.List.of(4, 4), 1, 2, 0.18215);
+        Path vae = dir.resolve("vae.safetensors");
+        try (ai.djl.ndarray.NDManager m = dev.ditspark.core.engine.TorchEngine.newManager()) {
+            dev.ditspark.core.vae.AutoencoderKL model = new dev.ditspark.core.vae.AutoencoderKL(tiny);
+            model.initialize(m, new java.util.Random(1));
+            dev.ditspark.core.weights.StateDict.write(model, vae, dev.ditspark.core.weights.TensorDType.F32,
+                    java.util.Map.of(dev.ditspark.core.vae.VaeConfig.METADATA_KEY, tiny.toJson()));
+        }
+        Path out = dir.resolve("latents");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("_tasks"), "a file where the task outcomes' folder goes");
+        DitRun r = DitRun.of("prepare", "--input", in.toString(), "--output", out.toString(), "--image-size", "16",
+                "--vae", vae.toString(), "--master", "local[2]");
+        assertOneDitLine(r, "dit: .*_tasks.*");
+    }
 }
