@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.ditspark.core.data.DatasetManifest;
 import dev.ditspark.core.engine.TorchEngine;
+import dev.ditspark.core.errors.DitUserError;
+import dev.ditspark.core.errors.Failures;
 import dev.ditspark.core.vae.AutoencoderKL;
 import dev.ditspark.core.vae.VaeConfig;
 import java.io.FileNotFoundException;
@@ -136,6 +138,7 @@ public final class PrepareJob {
         List<DatasetManifest.Shard> shards = new ArrayList<>();
         List<TaskOutcome.BadFile> bad = new ArrayList<>();
         List<String> upscaled = new ArrayList<>();
+        List<TaskOutcome.BadFile> warned = new ArrayList<>();
         long written = 0;
         for (TaskOutcome t : outcomes) {
             if (t.shard() != null) {
@@ -143,6 +146,7 @@ public final class PrepareJob {
             }
             bad.addAll(t.badFiles());
             upscaled.addAll(t.upscaled());
+            warned.addAll(t.warnings());
             written += t.rows();
         }
         if (written == 0) {
@@ -153,7 +157,7 @@ public final class PrepareJob {
         long encodedNow = outcomes.stream().filter(t -> !reused.contains(t)).mapToLong(TaskOutcome::rows).sum();
         PrepareReport report = new PrepareReport(o.input(), o.output(), o.imageSize(), folder.classNames().size(),
                 folder.images().size(), written, bad, upscaled, folder.strayFiles(), folder.emptyClasses(),
-                shards.size(), reused.size(), seconds, encodedNow / seconds);
+                shards.size(), reused.size(), seconds, encodedNow / seconds, warned);
         try (OutputStream out = outFs.create(new Path(o.output(), PrepareReport.FILE_NAME), true)) {
             out.write(JSON.writeValueAsBytes(report));
         }
@@ -216,18 +220,36 @@ public final class PrepareJob {
             }
         };
         sc.sc().addSparkListener(progress);
+        String group = "dit-prepare-" + java.util.UUID.randomUUID();
+        sc.setJobGroup(group, "dit prepare: " + todo.size() + " shards", true);
+        FailFast failures = new FailFast(sc, group);
         try {
             return sc.parallelize(todo, todo.size()).map(task -> {
-                Configuration conf = new Configuration(false);
-                hadoopConf.forEach(conf::set);
-                TaskOutcome out = ShardEncoder.run(task, o, layout, localVae(o.vae(), conf), taskDevice(), conf);
-                FileSystem fs = new Path(o.output()).getFileSystem(conf);
-                try (OutputStream w = fs.create(outcomePath(o.output(), task.index()), true)) {
-                    w.write(JSON.writeValueAsBytes(out)); // written last: the task counts as done only now
+                try {
+                    Configuration conf = new Configuration(false);
+                    hadoopConf.forEach(conf::set);
+                    TaskOutcome out = ShardEncoder.run(task, o, layout, localVae(o.vae(), conf), taskDevice(), conf);
+                    FileSystem fs = new Path(o.output()).getFileSystem(conf);
+                    try (OutputStream w = fs.create(outcomePath(o.output(), task.index()), true)) {
+                        w.write(JSON.writeValueAsBytes(out)); // written last: the task counts as done only now
+                    }
+                    return out;
+                } catch (IOException | RuntimeException e) {
+                    // The same input fails the same way again: say so, and the driver ends the job unretried.
+                    if (Failures.isDeterministic(e) && !(e instanceof DitUserError)) {
+                        throw new DitUserError("shard " + shardPrefix(task.index()) + ": " + Failures.message(e), e);
+                    }
+                    throw e;
                 }
-                return out;
             }).collect();
+        } catch (Exception e) { // Scala throws SparkException undeclared
+            if (e instanceof org.apache.spark.SparkException) {
+                throw failures.watch.toException("preparing " + o.input(), e);
+            }
+            throw e;
         } finally {
+            failures.close();
+            sc.clearJobGroup();
             sc.sc().removeSparkListener(progress);
         }
     }

@@ -33,6 +33,9 @@ public record PrepareOptions(String input, String output, int imageSize, String 
         require(imagesPerShard > 0, "--images-per-shard", "must be > 0, got " + imagesPerShard);
         require(batchSize > 0, "--batch", "must be > 0, got " + batchSize);
         require(dtype != null, "--dtype", "must be float16 or float32");
+        dev.ditspark.core.config.Secrets.requireNoCredentials("--input", input);
+        dev.ditspark.core.config.Secrets.requireNoCredentials("--output", output);
+        dev.ditspark.core.config.Secrets.requireNoCredentials("--vae", vae);
         if (encoderName == null || encoderName.isBlank()) {
             encoderName = new org.apache.hadoop.fs.Path(vae).getName();
         }

@@ -6,7 +6,9 @@ import java.util.List;
 /**
  * {@code _report.json} in the dataset folder (hidden from dataset readers by its "_"): what a {@code dit prepare}
  * run found and did. {@code bad_files} are the corrupt, truncated, non-image and unreadable files (skipped);
- * {@code stray_files} lie outside any class folder; {@code empty_classes} have no files but keep their label.
+ * {@code stray_files} lie outside any class folder; {@code empty_classes} have no files but keep their label;
+ * {@code warnings} are images kept but not decoded exactly as Pillow would (e.g. above Pillow's
+ * decompression-bomb warning limit, read subsampled), with the reason.
  */
 public record PrepareReport(@JsonProperty("input") String input,
                             @JsonProperty("output") String output,
@@ -21,6 +23,7 @@ public record PrepareReport(@JsonProperty("input") String input,
                             @JsonProperty("shards") int shards,
                             @JsonProperty("shards_reused") int shardsReused,
                             @JsonProperty("seconds") double seconds,
-                            @JsonProperty("images_per_second") double imagesPerSecond) {
+                            @JsonProperty("images_per_second") double imagesPerSecond,
+                            @JsonProperty("warnings") List<TaskOutcome.BadFile> warnings) {
     public static final String FILE_NAME = "_report.json";
 }

@@ -56,6 +56,7 @@ final class ShardEncoder {
         String prefix = PrepareJob.shardPrefix(task.index());
         List<TaskOutcome.BadFile> bad = new ArrayList<>();
         List<String> upscaled = new ArrayList<>();
+        List<TaskOutcome.BadFile> warned = new ArrayList<>();
         List<ImageFolder.Entry> batch = new ArrayList<>();
         List<RgbImage> crops = new ArrayList<>();
         LatentShardWriter writer = LatentShardWriter.to(o.output(), layout).conf(conf).shardPrefix(prefix)
@@ -65,8 +66,22 @@ final class ShardEncoder {
         try {
             for (ImageFolder.Entry e : task.images()) {
                 RgbImage image;
+                RgbImage crop;
                 try {
-                    image = ImageDecoder.decode(read(e.path(), conf));
+                    ImageDecoder.Decoded d = ImageDecoder.decode(read(e.path(), conf), o.imageSize());
+                    image = d.image();
+                    if (d.warning() != null) {
+                        warned.add(new TaskOutcome.BadFile(e.path(), d.warning()));
+                        LOG.warn("{}: {}", e.path(), d.warning());
+                    }
+                    crop = AdmCenterCrop.apply(image, o.imageSize());
+                } catch (OutOfMemoryError ex) {
+                    // One image never ends the task: what failed to allocate is garbage again.
+                    String why = "too large for this executor's memory (heap " + (Runtime.getRuntime().maxMemory() >> 20)
+                            + " MiB); raise spark.executor.memory or shrink the image";
+                    bad.add(new TaskOutcome.BadFile(e.path(), why));
+                    LOG.warn("skipping {}: {}", e.path(), why);
+                    continue;
                 } catch (ImageDecoder.BadImageException ex) {
                     bad.add(new TaskOutcome.BadFile(e.path(), ex.getMessage()));
                     LOG.warn("skipping {}: {}", e.path(), ex.getMessage());
@@ -80,7 +95,7 @@ final class ShardEncoder {
                     upscaled.add(e.path());
                 }
                 batch.add(e);
-                crops.add(AdmCenterCrop.apply(image, o.imageSize()));
+                crops.add(crop);
                 if (batch.size() == o.batchSize()) {
                     done += encode(vae, batch, crops, writer, device);
                 }
@@ -102,7 +117,7 @@ final class ShardEncoder {
         LOG.info(String.format(Locale.ROOT, "shard %s done: %d images (%d bad) in %.1f s, %.1f img/s", prefix, done,
                 bad.size(), seconds, done / seconds));
         return new TaskOutcome(task.index(), task.inputHash(), shards.isEmpty() ? null : shards.get(0).file(),
-                writer.count(), bad, upscaled, seconds);
+                writer.count(), bad, upscaled, seconds, warned);
     }
 
     private static byte[] read(String path, Configuration conf) throws IOException {

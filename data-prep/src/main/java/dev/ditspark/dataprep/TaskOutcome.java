@@ -10,6 +10,8 @@ import java.util.List;
  *
  * @param shard    the shard file name, or null when no image of the task decoded
  * @param upscaled images smaller than the crop size, enlarged as ADM does (kept, listed for information)
+ * @param warnings images kept but not decoded as Pillow would, and why (e.g. above Pillow's decompression-bomb
+ *                 warning limit, read subsampled); null in outcome files written before the field existed
  */
 public record TaskOutcome(@JsonProperty("task") int task,
                           @JsonProperty("input_hash") String inputHash,
@@ -17,8 +19,13 @@ public record TaskOutcome(@JsonProperty("task") int task,
                           @JsonProperty("rows") long rows,
                           @JsonProperty("bad_files") List<BadFile> badFiles,
                           @JsonProperty("upscaled") List<String> upscaled,
-                          @JsonProperty("seconds") double seconds) implements Serializable {
-    private static final long serialVersionUID = 1L;
+                          @JsonProperty("seconds") double seconds,
+                          @JsonProperty("warnings") List<BadFile> warnings) implements Serializable {
+    private static final long serialVersionUID = 2L;
+
+    public TaskOutcome {
+        warnings = warnings == null ? List.of() : warnings;
+    }
 
     /** A file that was listed but could not be used, and why. */
     public record BadFile(@JsonProperty("path") String path, @JsonProperty("reason") String reason)

@@ -60,4 +60,26 @@ class ImageDecoderTest {
         assertThrows(ImageDecoder.BadImageException.class, () -> ImageDecoder.decode(Arrays.copyOf(png, png.length / 2)));
         assertThrows(ImageDecoder.BadImageException.class, () -> ImageDecoder.decode(new byte[0]));
     }
+
+    /** Pillow's decompression-bomb rule on the header's size: above 2 × 89,478,485 pixels refused before any pixel. */
+    @Test
+    void aDecompressionBombIsRefusedByItsHeader() throws Exception {
+        var e = assertThrows(ImageDecoder.BadImageException.class,
+                () -> ImageDecoder.decode(TestImages.pngHeaderOnly(30000, 30000)));
+        assertTrue(e.getMessage().startsWith("decompression bomb: 30000x30000 = 900,000,000 pixels is more than twice "
+                + "Pillow's limit of 89,478,485"), e.getMessage());
+        // Just under twice the limit is not a bomb: this one fails only for its missing rows.
+        var truncated = assertThrows(ImageDecoder.BadImageException.class,
+                () -> ImageDecoder.decode(TestImages.pngHeaderOnly(13000, 13000)));
+        assertTrue(truncated.getMessage().startsWith("corrupt or truncated"), truncated.getMessage());
+    }
+
+    @Test
+    void aWarnedImageIsSubsampledByAPowerOfTwoKeepingTwiceTheCrop() {
+        assertEquals(1, ImageDecoder.subsampling(9000, 9000, 256)); // 81 M pixels: under the limit
+        assertEquals(2, ImageDecoder.subsampling(12000, 12000, 256)); // 144 M → 36 M
+        assertEquals(2, ImageDecoder.subsampling(13300, 13300, 256));
+        assertEquals(1, ImageDecoder.subsampling(180_000, 600, 256)); // a short side of 600 cannot halve above 512
+        assertEquals(2, ImageDecoder.subsampling(12000, 12000, 0)); // no crop size: halves until under the limit
+    }
 }

@@ -39,4 +39,62 @@ final class TestImages {
         Files.createDirectories(file.getParent());
         return Files.write(file, bytes);
     }
+
+    /**
+     * An 8-bit RGB PNG of w×h written row by row (never held whole in memory): a diagonal gradient, which deflates
+     * to little (a 12000² image is about 3 MB).
+     */
+    static byte[] bigPng(int w, int h) throws IOException {
+        ByteArrayOutputStream idat = new ByteArrayOutputStream();
+        try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat,
+                new java.util.zip.Deflater(6), 1 << 16)) {
+            byte[] row = new byte[1 + 3 * w];
+            for (int y = 0; y < h; y++) {
+                row[0] = 0;
+                for (int x = 0; x < w; x++) {
+                    int v = ((x + y) >> 4) & 0xFF;
+                    row[1 + 3 * x] = (byte) v;
+                    row[2 + 3 * x] = (byte) (255 - v);
+                    row[3 + 3 * x] = (byte) (y >> 6);
+                }
+                z.write(row);
+            }
+        }
+        return png(w, h, idat.toByteArray());
+    }
+
+    /**
+     * A PNG whose header says w×h but whose data holds one row: what a decoder that checks the size before any
+     * pixel (as Pillow's decompression-bomb rule does) must refuse by the header alone.
+     */
+    static byte[] pngHeaderOnly(int w, int h) throws IOException {
+        ByteArrayOutputStream idat = new ByteArrayOutputStream();
+        try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat)) {
+            z.write(new byte[1 + 3 * w]);
+        }
+        return png(w, h, idat.toByteArray());
+    }
+
+    private static byte[] png(int w, int h, byte[] idat) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 2)
+                .put((byte) 0).put((byte) 0).put((byte) 0);
+        chunk(out, "IHDR", ihdr.array());
+        chunk(out, "IDAT", idat);
+        chunk(out, "IEND", new byte[0]);
+        return out.toByteArray();
+    }
+
+    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) throws IOException {
+        java.io.DataOutputStream d = new java.io.DataOutputStream(out);
+        d.writeInt(data.length);
+        byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        d.write(t);
+        d.write(data);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(t);
+        crc.update(data);
+        d.writeInt((int) crc.getValue());
+    }
 }

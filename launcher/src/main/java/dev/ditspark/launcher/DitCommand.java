@@ -1,7 +1,10 @@
 package dev.ditspark.launcher;
 
 import dev.ditspark.core.checkpoint.CheckpointException;
+import dev.ditspark.core.config.Secrets;
 import dev.ditspark.core.data.DatasetFormatException;
+import dev.ditspark.core.errors.DitUserError;
+import dev.ditspark.core.errors.JobFailedException;
 import dev.ditspark.core.train.TrainingDivergedException;
 import dev.ditspark.core.weights.WeightFormatException;
 import picocli.CommandLine;
@@ -39,12 +42,14 @@ public final class DitCommand implements Runnable {
                 code = 2;
             } else if (e instanceof WeightFormatException || e instanceof DatasetFormatException
                     || e instanceof CheckpointException || e instanceof TrainingDivergedException
+                    || e instanceof DitUserError || e instanceof JobFailedException
                     || e instanceof java.io.IOException || e instanceof java.io.UncheckedIOException) {
                 code = 1;
             } else {
                 throw e;
             }
-            cmd.getErr().println("dit: " + e.getMessage());
+            // Secrets.redact: a message may quote what the user typed, credentials included.
+            cmd.getErr().println("dit: " + Secrets.redact(e.getMessage()));
             if (System.getenv("DIT_DEBUG") != null) {
                 e.printStackTrace(cmd.getErr());
             }

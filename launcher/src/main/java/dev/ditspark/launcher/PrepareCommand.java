@@ -1,5 +1,6 @@
 package dev.ditspark.launcher;
 
+import dev.ditspark.core.config.Secrets;
 import dev.ditspark.core.data.LatentDType;
 import dev.ditspark.dataprep.PrepareJob;
 import dev.ditspark.dataprep.PrepareOptions;
@@ -63,6 +64,9 @@ public final class PrepareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Secrets.requireNoCredentials("--input", input);
+        Secrets.requireNoCredentials("--output", output);
+        Secrets.requireNoCredentials("--vae", vae.toString());
         if (!Files.isRegularFile(vae)) {
             throw new IllegalArgumentException("--vae " + vae + ": no such file");
         }

@@ -54,6 +54,7 @@ final class WeightsSource {
     }
 
     RunCheckpoint checkpoint() {
+        dev.ditspark.core.config.Secrets.requireNoCredentials("--checkpoint", choice.checkpoint);
         CheckpointStore store = CheckpointStore.open(choice.checkpoint, new Configuration());
         long at = step != null ? step : store.latestStep().orElseThrow(() -> new IllegalArgumentException(
                 "--checkpoint " + choice.checkpoint + ": no committed checkpoint there"));

@@ -1,6 +1,7 @@
 package dev.ditspark.spark;
 
 import dev.ditspark.core.config.RunConfig;
+import dev.ditspark.core.errors.DitUserError;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
@@ -18,7 +19,9 @@ import scala.reflect.ClassTag$;
 /**
  * The training service on Spark: one barrier stage of train.workers tasks, all scheduled together, one worker
  * each. A failed task fails the stage; Spark retries it and every rank resumes from the newest committed
- * checkpoint (checkpoint.resume), so a retried run ends with the weights of an uninterrupted one.
+ * checkpoint (checkpoint.resume), so a retried run ends with the weights of an uninterrupted one. A deterministic
+ * failure (bad config or data, no GPU for nccl: {@link DitUserError} from a task) ends the job at once without
+ * retries; every failure ends as one exception whose message is the root cause, never Spark's stack trace.
  */
 public final class DistributedTraining {
     private static final Logger LOG = LogManager.getLogger(DistributedTraining.class);
@@ -40,7 +43,12 @@ public final class DistributedTraining {
         return conf;
     }
 
-    /** Runs the stage and returns each rank's result, ordered by rank. */
+    /**
+     * Runs the stage and returns each rank's result, ordered by rank.
+     *
+     * @throws DitUserError a deterministic failure, its message naming the rank and the file or field
+     * @throws dev.ditspark.core.errors.JobFailedException the stage failed on every attempt; the root cause
+     */
     public static List<WorkerResult> run(JavaSparkContext jsc, RunConfig config) {
         int workers = config.train().workers();
         LOG.info("training {} on {} workers ({} backend), checkpoints at {}", config.model().name() != null
@@ -48,6 +56,9 @@ public final class DistributedTraining {
         ClassTag<WorkerResult> tag = ClassTag$.MODULE$.apply(WorkerResult.class);
         TrainingTask task = new TrainingTask(config, new HadoopSettings(jsc.hadoopConfiguration()));
         WorkerResult[] results;
+        String group = "dit-train-" + java.util.UUID.randomUUID();
+        jsc.setJobGroup(group, "dit train: " + workers + " workers", true);
+        FailFast failures = new FailFast(jsc, group);
         try {
             // Spark never retries a failed barrier *result* stage (it may have committed output); a shuffle after
             // the workers makes theirs a map stage, which it resubmits up to spark.stage.maxConsecutiveAttempts.
@@ -56,11 +67,17 @@ public final class DistributedTraining {
             results = JavaRDD.fromRDD(workersStage, tag).repartition(1).collect().toArray(new WorkerResult[0]);
         } catch (Exception e) { // Scala throws SparkException undeclared
             if (e instanceof SparkException && String.valueOf(e.getMessage()).contains("SPARK-24819")) {
-                throw new IllegalStateException("train.workers: " + workers + " workers run as one barrier stage and need "
+                throw new DitUserError("train.workers: " + workers + " workers run as one barrier stage and need "
                         + workers + " free task slots at once (one per worker: executors x cores / spark.task.cpus, or one "
                         + "per GPU); the cluster offers fewer. Lower train.workers or add executors.", e);
             }
+            if (e instanceof SparkException) {
+                throw failures.watch.toException("training on " + workers + " workers", e);
+            }
             throw e;
+        } finally {
+            failures.close();
+            jsc.clearJobGroup();
         }
         Arrays.sort(results, Comparator.comparingInt(WorkerResult::rank));
         for (WorkerResult r : results) {

@@ -9,6 +9,8 @@ import dev.ditspark.core.collective.NcclCollective;
 import dev.ditspark.core.collective.TcpCollective;
 import dev.ditspark.core.config.CollectiveSpec;
 import dev.ditspark.core.config.RunConfig;
+import dev.ditspark.core.errors.DitUserError;
+import dev.ditspark.core.errors.Failures;
 import dev.ditspark.core.train.StepMetrics;
 import dev.ditspark.core.train.Trainer;
 import dev.ditspark.core.train.TrainingListener;
@@ -65,6 +67,12 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
             StepMetrics last = trainer.run(failureInjection(ctx, rank));
             return CollectionConverters.asScala(List.of(new WorkerResult(rank, world, trainer.step(),
                     last == null ? Double.NaN : last.loss(), collective.backend(), device.toString())).iterator());
+        } catch (RuntimeException e) {
+            // The same input fails the same way on every attempt: say so, and the driver ends the job unretried.
+            if (Failures.isDeterministic(e) && !(e instanceof DitUserError)) {
+                throw new DitUserError("rank " + rank + ": " + Failures.message(e), e);
+            }
+            throw e;
         }
     }
 
@@ -113,8 +121,9 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
         Duration timeout = Duration.ofSeconds(cs.timeoutSeconds());
         if (cs.backend().equals("nccl")) {
             if (!device.isGpu()) {
-                throw new IllegalStateException("collective.backend: nccl needs one GPU per task "
-                        + "(spark.task.resource.gpu.amount=1); this task has none. Use tcp on CPU executors.");
+                throw new DitUserError("rank " + rank + ": collective.backend: nccl needs one GPU per task "
+                        + "(spark.task.resource.gpu.amount=1); this task has none. Use tcp on CPU executors "
+                        + "(--set collective.backend=tcp).");
             }
             // Rank 0 makes the NCCL unique id; allGather carries it to every rank.
             String id = rank == 0 ? Base64.getEncoder().encodeToString(NcclCollective.newUniqueId()) : "";

@@ -111,7 +111,7 @@ class DataParallelTrainingTest {
     @Test
     void moreWorkersThanSlotsFailsFastSayingSo() {
         RunConfig three = TinyRun.config(dir, data, ckpt("three"), List.of("train.workers=4"));
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> DistributedTraining.run(spark, three));
+        var e = assertThrows(dev.ditspark.core.errors.DitUserError.class, () -> DistributedTraining.run(spark, three));
         assertTrue(e.getMessage().startsWith("train.workers: 4 workers run as one barrier stage and need 4 free task slots"),
                 e.getMessage());
     }

@@ -21,5 +21,7 @@ public record CheckpointSpec(String uri, Integer every, Integer keepLast, Boolea
         require(uri != null && !uri.isBlank(), "checkpoint.uri", "must name the run directory (file://, hdfs://, s3a://)");
         require(every > 0, "checkpoint.every", "must be positive, got " + every);
         require(keepLast > 0, "checkpoint.keep_last", "must be positive, got " + keepLast);
+        Secrets.requireNoCredentials("checkpoint.uri", uri);
+        Secrets.requireNoCredentials("checkpoint.init_from", initFrom);
     }
 }

@@ -10,5 +10,6 @@ import com.fasterxml.jackson.databind.annotation.JsonNaming;
 public record DataSpec(String uri) {
     public DataSpec {
         require(uri != null && !uri.isBlank(), "data.uri", "must name the dataset directory (file://, hdfs://, s3a://)");
+        Secrets.requireNoCredentials("data.uri", uri);
     }
 }

@@ -111,22 +111,25 @@ public final class EpochOrder {
         return out;
     }
 
+    /** The {@code count} share positions visited from sample {@code position} of this epoch on. */
+    public int[] slice(int position, int count) {
+        if (position < 0 || count < 0 || (long) position + count > order.length) {
+            throw new IndexOutOfBoundsException("samples [" + position + ", " + ((long) position + count) + ") outside [0, "
+                    + order.length + ")");
+        }
+        return Arrays.copyOfRange(order, position, position + count);
+    }
+
     /**
      * Batches from {@code from} on, epoch after epoch, without end. The training loop saves
-     * {@link Batch#next()} with each checkpoint and restarts here from it.
+     * {@link Batch#next()} with each checkpoint and restarts here from it (a cursor left with no full batch in
+     * its epoch, e.g. saved with a smaller batch, continues at the next epoch).
      */
     public static Iterator<Batch> stream(int size, long seed, int batchSize, DataCursor from) {
-        int perEpoch = batchCount(size, batchSize);
-        if (perEpoch == 0) {
-            throw new IllegalArgumentException("a share of " + size + " samples holds no full batch of " + batchSize);
-        }
-        if (from.batch() >= perEpoch) {
-            throw new IllegalArgumentException("cursor batch " + from.batch() + " is past the " + perEpoch
-                    + " batches of an epoch (a different share or batch size?)");
-        }
+        DataCursor first = from.settle(batchSize, size);
         return new Iterator<>() {
-            private DataCursor cursor = from;
-            private EpochOrder order = EpochOrder.of(size, seed, from.epoch());
+            private DataCursor cursor = first;
+            private EpochOrder order = EpochOrder.of(size, seed, first.epoch());
 
             @Override
             public boolean hasNext() {
@@ -138,8 +141,8 @@ public final class EpochOrder {
                 if (order.epoch() != cursor.epoch()) {
                     order = EpochOrder.of(size, seed, cursor.epoch());
                 }
-                DataCursor after = cursor.next(perEpoch);
-                Batch b = new Batch(cursor, after, order.batch(batchSize, cursor.batch()));
+                DataCursor after = cursor.advance(batchSize, size);
+                Batch b = new Batch(cursor, after, order.slice(cursor.position(), batchSize));
                 cursor = after;
                 return b;
             }

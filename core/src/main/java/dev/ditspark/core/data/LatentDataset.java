@@ -67,6 +67,7 @@ public final class LatentDataset {
 
     /** Opens the dataset at {@code uri}: reads and checks its manifest, nothing else yet. */
     public static LatentDataset open(String uri, Configuration conf) throws IOException {
+        dev.ditspark.core.config.Secrets.requireNoCredentials("dataset URI", uri);
         DatasetManifest m = DatasetManifest.read(uri, conf);
         if (m.count() > Integer.MAX_VALUE) {
             throw new DatasetFormatException(uri, "count " + m.count() + " exceeds what one reader indexes");
@@ -223,6 +224,13 @@ public final class LatentDataset {
         } catch (FileNotFoundException e) {
             throw new DatasetFormatException(name, "shard listed in the manifest is missing", e);
         } catch (IOException e) {
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof org.apache.hadoop.fs.ChecksumException) {
+                    // Hadoop's "Checksum error: ... exp: N got: M", in words: the bytes changed after they were written.
+                    throw new DatasetFormatException(name, "corrupt or truncated shard: its bytes do not match the "
+                            + "checksum Hadoop recorded when it was written (its .crc file); re-run dit prepare for it", e);
+                }
+            }
             throw new IOException(name + ": cannot read shard: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             // Parquet reports truncated files, bad magic, CRC mismatches and undecodable pages this way.

@@ -12,6 +12,7 @@ import dev.ditspark.core.checkpoint.TrainingState;
 import dev.ditspark.core.collective.Collective;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.config.TrainSpec;
+import dev.ditspark.core.data.DataCursor;
 import dev.ditspark.core.data.DatasetManifest;
 import dev.ditspark.core.data.EpochOrder;
 import dev.ditspark.core.data.LatentDataset;
@@ -68,7 +69,9 @@ public final class Trainer implements AutoCloseable {
     private Ema ema;
     private long step;
     private long epoch;
-    private long batchInEpoch;
+    /** Samples of this rank's share taken in {@code epoch} (the data cursor, with epoch; see {@link DataCursor}). */
+    private int positionInEpoch;
+    private long imagesSeen;
 
     public Trainer(RunConfig config, Collective collective, Device device, Configuration hadoopConf) {
         this.config = config;
@@ -139,10 +142,6 @@ public final class Trainer implements AutoCloseable {
 
     private void resume(long at) {
         TrainingState s = store.readState(at);
-        if (s.worldSize() != collective.worldSize()) {
-            LOG.warn("resuming step {} written by {} workers with {}: the data order differs from an uninterrupted run",
-                    at, s.worldSize(), collective.worldSize());
-        }
         try (SafetensorsFile w = store.openTensors(at, "model");
                 SafetensorsFile e = store.openTensors(at, "ema");
                 SafetensorsFile o = store.openTensors(at, "optimizer")) {
@@ -155,9 +154,41 @@ public final class Trainer implements AutoCloseable {
             throw new UncheckedIOException("checkpoint " + store.uri() + " step " + at + ": " + ex.getMessage(), ex);
         }
         step = s.step();
-        epoch = s.epoch();
-        batchInEpoch = s.batchInEpoch();
-        LOG.info("resumed from step {} (epoch {}, batch {}) at {}", step, epoch, batchInEpoch, store.uri());
+        imagesSeen = s.imagesSeen();
+        resumeDataCursor(s);
+        LOG.info("resumed from step {} (epoch {}, sample {} of this worker's {}) at {}", step, epoch, positionInEpoch,
+                data.size(), store.uri());
+    }
+
+    /**
+     * The data position comes back in samples (all workers together), so a changed global batch, micro-batch or
+     * worker count continues where the data stopped; what changed is logged.
+     */
+    private void resumeDataCursor(TrainingState s) {
+        long samples = s.samplesInEpochOrDerived();
+        DataCursor c = DataCursor.resume(s.epoch(), samples, collective.worldSize(), spec.perWorkerBatch(), data.size());
+        epoch = c.epoch();
+        positionInEpoch = c.position();
+        com.fasterxml.jackson.databind.JsonNode was = s.config().path("train");
+        int oldBatch = was.path("global_batch").asInt(spec.globalBatch());
+        String oldMicro = was.path("micro_batch").isNumber() ? was.path("micro_batch").asText() : "none";
+        String newMicro = spec.microBatch() != null ? spec.microBatch().toString() : "none";
+        List<String> changed = new ArrayList<>();
+        if (oldBatch != spec.globalBatch()) {
+            changed.add("train.global_batch " + oldBatch + " -> " + spec.globalBatch());
+        }
+        if (!oldMicro.equals(newMicro)) {
+            changed.add("train.micro_batch " + oldMicro + " -> " + newMicro);
+        }
+        if (s.worldSize() != collective.worldSize()) {
+            changed.add("workers " + s.worldSize() + " -> " + collective.worldSize()
+                    + " (each worker now shuffles another share: the order differs from an uninterrupted run)");
+        }
+        if (!changed.isEmpty()) {
+            LOG.warn("resuming step {} with {}; the data continues after sample {} of epoch {} (all workers together, "
+                            + "{} images seen){}", s.step(), String.join(", ", changed), samples, s.epoch(), s.imagesSeen(),
+                    c.epoch() != s.epoch() ? "; too few samples left for a batch, so epoch " + c.epoch() + " begins" : "");
+        }
     }
 
     public DiT model() {
@@ -212,10 +243,11 @@ public final class Trainer implements AutoCloseable {
      * averaged gradients is one reduction read back with the metrics.
      */
     private double[] trainStep() {
+        DataCursor cursor = new DataCursor(Math.toIntExact(epoch), positionInEpoch);
         if (order == null || order.epoch() != epoch) {
-            order = EpochOrder.of(data.size(), workerSeed, Math.toIntExact(epoch));
+            order = EpochOrder.of(data.size(), workerSeed, cursor.epoch());
         }
-        int[] indices = order.batch(spec.perWorkerBatch(), Math.toIntExact(batchInEpoch));
+        int[] indices = order.slice(cursor.position(), spec.perWorkerBatch());
         int micro = spec.effectiveMicroBatch();
         int accumulation = spec.accumulationSteps();
         optimizer.zeroGradients();
@@ -267,11 +299,10 @@ public final class Trainer implements AutoCloseable {
             optimizer.step();
             ema.update();
             step++;
-            batchInEpoch++;
-            if (batchInEpoch >= order.batchCount(spec.perWorkerBatch())) {
-                epoch++;
-                batchInEpoch = 0;
-            }
+            imagesSeen += spec.globalBatch();
+            DataCursor next = cursor.advance(spec.perWorkerBatch(), data.size());
+            epoch = next.epoch();
+            positionInEpoch = next.position();
             return new double[] {m[0], m[1], m[2]};
         }
     }
@@ -305,9 +336,8 @@ public final class Trainer implements AutoCloseable {
         if (collective.rank() != 0) {
             return;
         }
-        long imagesSeen = step * spec.globalBatch();
-        TrainingState state = new TrainingState(step, epoch, batchInEpoch, spec.seed(), collective.worldSize(),
-                imagesSeen, config.toTree());
+        TrainingState state = new TrainingState(step, epoch, positionInEpoch / spec.perWorkerBatch(), spec.seed(),
+                collective.worldSize(), imagesSeen, config.toTree(), (long) positionInEpoch * collective.worldSize());
         Map<String, NDArray> weights = new LinkedHashMap<>();
         model.namedParameters().forEach((n, p) -> weights.put(n, p.value()));
         Map<String, String> meta = Map.of("format", "pt", "step", Long.toString(step));

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import dev.ditspark.core.checkpoint.CheckpointStore;
+import dev.ditspark.core.checkpoint.TrainingState;
 import dev.ditspark.core.collective.Collective;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.data.DatasetManifest;
@@ -15,6 +16,7 @@ import dev.ditspark.core.data.LatentDType;
 import dev.ditspark.core.data.LatentRecord;
 import dev.ditspark.core.data.LatentShardWriter;
 import dev.ditspark.core.model.Parameter;
+import dev.ditspark.core.testing.LogCapture;
 import dev.ditspark.core.weights.SafetensorsFile;
 import dev.ditspark.core.weights.StateDict;
 import dev.ditspark.core.weights.TensorDType;
@@ -150,5 +152,42 @@ class TrainerTest {
         e = assertThrows(IllegalArgumentException.class, () -> new Trainer(config(data, List.of("train.global_batch=128")),
                 Collective.local(), Device.cpu(), new Configuration()));
         assertTrue(e.getMessage().startsWith("train.global_batch: each of 1 workers needs 128 samples"), e.getMessage());
+    }
+
+    /**
+     * Issue 10 item 7: 10 steps at batch 8 on 200 samples, resumed at batch 16, continue at sample 80 of the
+     * epoch with the images seen counted right and a log line naming the change; a resume from step 20 (batch
+     * index 20, which an epoch of 12 batches of 16 does not have) continues at sample 160 and rolls over.
+     */
+    @Test
+    void resumingWithAnotherBatchSizeContinuesWhereTheDataStopped() throws Exception {
+        String d200 = dir.resolve("fmnist200").toUri().toString();
+        FashionMnist.installed().importTo(d200, FashionMnist.Split.TRAIN, 200);
+        String ck = dir.resolve("c").toUri().toString();
+        CheckpointStore store = CheckpointStore.open(ck, new Configuration());
+        train(config(d200, List.of("checkpoint.uri=" + ck, "train.max_steps=10", "checkpoint.every=10")));
+        assertEquals(80, store.readState(10).samplesInEpoch());
+        String log;
+        try (LogCapture capture = new LogCapture()) {
+            train(config(d200, List.of("checkpoint.uri=" + ck, "train.max_steps=12", "checkpoint.every=10",
+                    "train.global_batch=16")));
+            log = capture.text();
+        }
+        TrainingState s = store.readState(12);
+        assertEquals(0, s.epoch());
+        assertEquals(80 + 2 * 16, s.samplesInEpoch());
+        assertEquals(80 + 2 * 16, s.imagesSeen());
+        assertTrue(log.contains("train.global_batch 8 -> 16") && log.contains("continues after sample 80 of epoch 0"), log);
+
+        String ck20 = dir.resolve("c20").toUri().toString();
+        CheckpointStore store20 = CheckpointStore.open(ck20, new Configuration());
+        train(config(d200, List.of("checkpoint.uri=" + ck20, "train.max_steps=20", "checkpoint.every=10")));
+        assertEquals(160, store20.readState(20).samplesInEpoch());
+        train(config(d200, List.of("checkpoint.uri=" + ck20, "train.max_steps=22", "checkpoint.every=10",
+                "train.global_batch=16")));
+        TrainingState s22 = store20.readState(22);
+        assertEquals(1, s22.epoch(), "160 + 2·16 = 192: the 8 left hold no batch of 16, the next epoch begins");
+        assertEquals(0, s22.samplesInEpoch());
+        assertEquals(160 + 2 * 16, s22.imagesSeen());
     }
 }
