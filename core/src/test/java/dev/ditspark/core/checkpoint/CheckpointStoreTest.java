@@ -211,15 +211,13 @@ class CheckpointStoreTest {
         }
 
         @Override
-        public org.apache.hadoop.fs.FSDataOutputStream create(org.apache.hadoop.fs.Path f,
-                org.apache.hadoop.fs.permission.FsPermission permission, boolean overwrite, int bufferSize,
-                short replication, long blockSize, org.apache.hadoop.util.Progressable progress) throws java.io.IOException {
-            java.io.OutputStream real = super.create(f, permission, overwrite, bufferSize, replication, blockSize, progress);
-            return new org.apache.hadoop.fs.FSDataOutputStream(new java.io.FilterOutputStream(real) {
+        protected java.io.OutputStream createOutputStreamWithMode(org.apache.hadoop.fs.Path f, boolean append,
+                org.apache.hadoop.fs.permission.FsPermission permission) throws java.io.IOException {
+            return new java.io.FilterOutputStream(super.createOutputStreamWithMode(f, append, permission)) {
                 @Override
                 public void write(byte[] b, int off, int len) throws java.io.IOException {
                     if (limit.addAndGet(-len) < 0) {
-                        throw new java.io.IOException("No space left on device"); // as a remote store reports it
+                        throw new java.io.IOException("No space left on device");
                     }
                     out.write(b, off, len);
                 }
@@ -228,7 +226,7 @@ class CheckpointStoreTest {
                 public void write(int b) throws java.io.IOException {
                     write(new byte[] {(byte) b}, 0, 1);
                 }
-            }, statistics);
+            };
         }
     }
 }
