@@ -1,6 +1,8 @@
 package dev.ditspark.spark;
 
+import dev.ditspark.core.checkpoint.RunDirectory;
 import dev.ditspark.core.config.RunConfig;
+import dev.ditspark.core.train.StopRequest;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
@@ -18,7 +20,10 @@ import scala.reflect.ClassTag$;
 /**
  * The training service on Spark: one barrier stage of train.workers tasks, all scheduled together, one worker
  * each. A failed task fails the stage; Spark retries it and every rank resumes from the newest committed
- * checkpoint (checkpoint.resume), so a retried run ends with the weights of an uninterrupted one.
+ * checkpoint (checkpoint.resume), so a retried run ends with the weights of an uninterrupted one. The driver
+ * holds the run directory's lease ({@link RunDirectory}) for the whole job. Workers told to stop (SIGTERM, or
+ * SIGPWR from Spark's decommissioning, on any executor) agree on a step, checkpoint it and end the stage early;
+ * unless the driver itself was told to stop, it then runs the stage again, which resumes from that checkpoint.
  */
 public final class DistributedTraining {
     private static final Logger LOG = LogManager.getLogger(DistributedTraining.class);
@@ -40,8 +45,37 @@ public final class DistributedTraining {
         return conf;
     }
 
-    /** Runs the stage and returns each rank's result, ordered by rank. */
+    /** Consecutive early stops without progress after which the driver gives up. */
+    static final int MAX_STOPS_WITHOUT_PROGRESS = 3;
+
+    /**
+     * Runs the stage (again after workers stopped early, see above) and returns each rank's result, ordered by
+     * rank; a final step below train.max_steps means this driver was asked to stop.
+     */
     public static List<WorkerResult> run(JavaSparkContext jsc, RunConfig config) {
+        try (RunDirectory claim = RunDirectory.claim(config, jsc.hadoopConfiguration())) {
+            long reached = -1;
+            int stalled = 0;
+            while (true) {
+                List<WorkerResult> results = runStage(jsc, claim.config());
+                long step = results.get(0).finalStep();
+                if (step >= config.train().maxSteps() || StopRequest.reason() != null) {
+                    return results;
+                }
+                stalled = step > reached ? 0 : stalled + 1;
+                if (stalled >= MAX_STOPS_WITHOUT_PROGRESS) {
+                    throw new IllegalStateException("the workers stopped at step " + step + " " + (stalled + 1)
+                            + " times in a row without progress (executors decommissioned or terminated); the run's "
+                            + "checkpoints are in " + config.checkpoint().uri() + ": resubmit to resume");
+                }
+                reached = step;
+                LOG.warn("the workers stopped at step {} of {} (an executor was decommissioned or terminated); running the "
+                        + "stage again from that checkpoint", step, config.train().maxSteps());
+            }
+        }
+    }
+
+    private static List<WorkerResult> runStage(JavaSparkContext jsc, RunConfig config) {
         int workers = config.train().workers();
         LOG.info("training {} on {} workers ({} backend), checkpoints at {}", config.model().name() != null
                 ? config.model().name() : "a custom DiT", workers, config.collective().backend(), config.checkpoint().uri());

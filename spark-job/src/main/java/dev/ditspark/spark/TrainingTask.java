@@ -9,6 +9,7 @@ import dev.ditspark.core.collective.TcpCollective;
 import dev.ditspark.core.config.CollectiveSpec;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.train.StepMetrics;
+import dev.ditspark.core.train.StopSignals;
 import dev.ditspark.core.train.Trainer;
 import dev.ditspark.core.train.TrainingListener;
 import java.io.IOException;
@@ -54,6 +55,7 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
         BarrierTaskInfo[] infos = ctx.getTaskInfos();
         int world = infos.length;
         RunConfig config = parse(configJson);
+        StopSignals.install(); // SIGTERM / Spark's decommission SIGPWR to this executor: checkpoint, then stop
         Device device = device(ctx);
         CollectiveSpec cs = config.collective();
         LOG.info("rank {}/{} starting on {} (stage attempt {}, {} backend)", rank, world, device,

@@ -7,6 +7,7 @@ package dev.ditspark.core.train;
  */
 public final class StopRequest {
     private static volatile String reason;
+    private static final java.util.concurrent.atomic.AtomicInteger ACTIVE = new java.util.concurrent.atomic.AtomicInteger();
 
     private StopRequest() {
     }
@@ -21,6 +22,19 @@ public final class StopRequest {
     /** Null when no stop was requested. */
     public static String reason() {
         return reason;
+    }
+
+    /** Trainers of this JVM inside {@link Trainer#run} now (a signal with none running ends the JVM as usual). */
+    public static int activeRuns() {
+        return ACTIVE.get();
+    }
+
+    static void enter() {
+        ACTIVE.incrementAndGet();
+    }
+
+    static void exit() {
+        ACTIVE.decrementAndGet();
     }
 
     /** Forgets a handled request (the next run in this JVM trains normally). */

@@ -229,6 +229,15 @@ public final class Trainer implements AutoCloseable {
      *     divergence began
      */
     public StepMetrics run(TrainingListener listener) {
+        StopRequest.enter();
+        try {
+            return runSteps(listener);
+        } finally {
+            StopRequest.exit();
+        }
+    }
+
+    private StepMetrics runSteps(TrainingListener listener) {
         listener.onStart(step, spec.maxSteps());
         LOG.info("rank {}/{} ({}): {} samples, global batch {} ({} per worker, {} micro-batches), from step {} to {}",
                 collective.rank(), collective.worldSize(), collective.backend(), data.size(), spec.globalBatch(),
