@@ -66,6 +66,13 @@ class TrainStopTest {
         return pb.start();
     }
 
+    /** {@code dit train ARGS} in this JVM. */
+    private static DitRun train(List<String> args) {
+        List<String> all = new ArrayList<>(List.of("train"));
+        all.addAll(args);
+        return DitRun.of(all.toArray(String[]::new));
+    }
+
     private void stopAndResume(String name, List<String> extra) throws Exception {
         String ckpt = dir.resolve(name).toUri().toString();
         List<String> args = new ArrayList<>(List.of("--config", yaml.toString(), "--set", "checkpoint.uri=" + ckpt));
@@ -91,7 +98,7 @@ class TrainStopTest {
         assertTrue(training.await(300, TimeUnit.SECONDS), () -> "no step 5 within 300 s:\n" + output);
 
         // Issue 10 #2: a second dit train on the same checkpoint.uri is refused, naming the first.
-        DitRun second = DitRun.of(args.toArray(String[]::new));
+        DitRun second = train(args);
         assertEquals(1, second.code(), second.all());
         assertTrue(second.err().startsWith("dit: checkpoint.uri " + CheckpointStore.open(ckpt, new Configuration()).uri()
                 + " is in use by another dit train (host "), second.all());
@@ -111,14 +118,14 @@ class TrainStopTest {
         assertEquals(List.of(stoppedAt), store.committedSteps());
         assertEquals(store.location(stoppedAt), m.group(2));
 
-        DitRun resumed = DitRun.of(args.toArray(String[]::new));
+        DitRun resumed = train(args);
         assertEquals(0, resumed.code(), resumed.all());
         assertTrue(resumed.out().contains("trained to step " + MAX_STEPS), resumed.all());
 
         String straight = dir.resolve(name + "-straight").toUri().toString();
         List<String> straightArgs = new ArrayList<>(List.of("--config", yaml.toString(), "--set", "checkpoint.uri=" + straight));
         straightArgs.addAll(extra);
-        DitRun uninterrupted = DitRun.of(straightArgs.toArray(String[]::new));
+        DitRun uninterrupted = train(straightArgs);
         assertEquals(0, uninterrupted.code(), uninterrupted.all());
         for (String file : List.of("model", "ema", "optimizer")) {
             try (SafetensorsFile a = CheckpointStore.open(straight, new Configuration()).openTensors(MAX_STEPS, file);
