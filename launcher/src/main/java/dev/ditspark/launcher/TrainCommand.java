@@ -87,14 +87,18 @@ public final class TrainCommand implements Callable<Integer> {
     static int trainHere(RunConfig run, Integer gpu, PrintWriter out) {
         StopRequest.clear();
         StopSignals.install();
-        if (run.train().workers() == 1) {
-            return run(run, gpu, out);
+        try {
+            if (run.train().workers() == 1) {
+                return run(run, gpu, out);
+            }
+            if (gpu != null) {
+                throw new IllegalArgumentException("--gpu: one worker only; " + run.train().workers()
+                        + " workers take their GPUs from Spark (--master with spark.task.resource.gpu.amount=1)");
+            }
+            return runOnLocalSpark(run, out);
+        } finally {
+            StopRequest.clear(); // handled: a later run in this JVM (tests, dit demo) trains normally
         }
-        if (gpu != null) {
-            throw new IllegalArgumentException("--gpu: one worker only; " + run.train().workers()
-                    + " workers take their GPUs from Spark (--master with spark.task.resource.gpu.amount=1)");
-        }
-        return runOnLocalSpark(run, out);
     }
 
     /** train.workers workers as one barrier stage of an embedded Spark in this JVM, a task slot per worker. */

@@ -104,7 +104,8 @@ class TrainStopTest {
                 + " is in use by another dit train (host "), second.all());
         assertTrue(second.err().contains(", pid " + p.pid() + ", started "), second.all());
 
-        p.destroy(); // SIGTERM
+        // SIGTERM through the process handle: Process.destroy() would also close our end of its output pipe.
+        assertTrue(p.toHandle().destroy());
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "still running 120 s after SIGTERM");
         reader.join();
         String out = output.toString();
