@@ -254,8 +254,8 @@ public final class Trainer implements AutoCloseable {
                     checkpoint();
                     listener.onCheckpoint(step, store.uri().toString());
                 }
-                LOG.warn("stopped at step {} ({}); {}", step, stop, step > 0 ? "checkpoint " + store.location(step) + " holds it; run the same command to resume"
-                        : "no step was trained");
+                LOG.warn("stopped at step {} ({}); {}", step, stop, step > 0 ? "checkpoint " + store.location(step)
+                        + " holds it; run the same command to resume" : "no step was trained");
                 break;
             }
             long t0 = System.nanoTime();
@@ -443,8 +443,9 @@ public final class Trainer implements AutoCloseable {
         }
         String advice = good < 0
                 ? "No checkpoint precedes it: start again with a lower train.lr (or check the data)."
-                : "The last checkpoint whose weights gave a normal loss is " + store.location(good) + (after.isEmpty() ? "" : "; move the later ones ("
-                        + String.join(", ", after) + ") aside,") + " lower train.lr (or check the data) and resume.";
+                : "The last checkpoint whose weights gave a normal loss is " + store.location(good)
+                        + (after.isEmpty() ? "" : "; move the later ones (" + String.join(", ", after) + ") aside,")
+                        + " lower train.lr (or check the data) and resume.";
         return new TrainingDivergedException(e.step(), head + " " + began + advice);
     }
 
