@@ -165,7 +165,7 @@ public final class RunLease implements AutoCloseable {
         }
     }
 
-    /** Null while this process holds the lease; else who took it over (this run should stop). */
+    /** Null while this process holds the lease; else who took it over (logged as an error; this run should stop). */
     public String lostTo() {
         return lostTo;
     }
@@ -181,7 +181,8 @@ public final class RunLease implements AutoCloseable {
             }
             if (now != null && !isOurs(now, holder)) {
                 lostTo = describe(now);
-                LOG.error("the lease {} was taken over by another dit train ({}); this run stops at the next step", file, lostTo);
+                LOG.error("the lease {} was taken over by another dit train ({}) after this one missed its heartbeats; two runs "
+                        + "now write this directory: stop one of them", file, lostTo);
                 return;
             }
             holder.put("heartbeat", Instant.now().toString());
