@@ -75,7 +75,10 @@ public final class DemoCommand implements Callable<Integer> {
         pw.println("[2/4] training (" + run.train().maxSteps() + " steps of " + run.train().globalBatch()
                 + " images; checkpoints in " + checkpoints + ")");
         pw.flush();
-        TrainCommand.trainHere(run, null, pw);
+        int trained = TrainCommand.trainHere(run, null, pw);
+        if (trained != 0) {
+            return trained; // stopped by a signal, with a checkpoint: rerunning the demo resumes
+        }
         pw.println("[3/4] sampling " + perClass + " images per class with the EMA weights");
         pw.flush();
         int code = new CommandLine(new SampleCommand()).setOut(pw).setErr(spec.commandLine().getErr()).execute(

@@ -1,9 +1,12 @@
 package dev.ditspark.launcher;
 
 import ai.djl.Device;
+import dev.ditspark.core.checkpoint.RunDirectory;
 import dev.ditspark.core.collective.Collective;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.train.StepMetrics;
+import dev.ditspark.core.train.StopRequest;
+import dev.ditspark.core.train.StopSignals;
 import dev.ditspark.core.train.Trainer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -28,6 +31,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "train", mixinStandardHelpOptions = true,
         header = "Train a DiT from a YAML config, here or on a Spark cluster; resumes by itself.",
         description = {"Train a DiT as configured (conf/*.yaml), resuming from the run's newest checkpoint.",
+            "SIGTERM or Ctrl-C stops after the step in flight with a checkpoint (exit 143 or 130); again quits at once.",
             "Example: dit train --config conf/demo.yaml --set train.max_steps=500"})
 public final class TrainCommand implements Callable<Integer> {
 
@@ -81,14 +85,20 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** Trains {@code run} from this JVM: one worker in-process, several on an embedded local Spark; shared with dit demo. */
     static int trainHere(RunConfig run, Integer gpu, PrintWriter out) {
-        if (run.train().workers() == 1) {
-            return run(run, gpu, out);
+        StopRequest.clear();
+        StopSignals.install();
+        try {
+            if (run.train().workers() == 1) {
+                return run(run, gpu, out);
+            }
+            if (gpu != null) {
+                throw new IllegalArgumentException("--gpu: one worker only; " + run.train().workers()
+                        + " workers take their GPUs from Spark (--master with spark.task.resource.gpu.amount=1)");
+            }
+            return runOnLocalSpark(run, out);
+        } finally {
+            StopRequest.clear(); // handled: a later run in this JVM (tests, dit demo) trains normally
         }
-        if (gpu != null) {
-            throw new IllegalArgumentException("--gpu: one worker only; " + run.train().workers()
-                    + " workers take their GPUs from Spark (--master with spark.task.resource.gpu.amount=1)");
-        }
-        return runOnLocalSpark(run, out);
     }
 
     /** train.workers workers as one barrier stage of an embedded Spark in this JVM, a task slot per worker. */
@@ -102,6 +112,9 @@ public final class TrainCommand implements Callable<Integer> {
         try (JavaSparkContext jsc = new JavaSparkContext(conf)) {
             List<WorkerResult> results = DistributedTraining.run(jsc, run);
             WorkerResult r0 = results.get(0);
+            if (StopRequest.reason() != null && r0.finalStep() < run.train().maxSteps()) {
+                return stopped(run, r0.finalStep(), out);
+            }
             out.printf(Locale.ROOT, "trained to step %d on %d workers (loss %.4f); checkpoints in %s%n", r0.finalStep(),
                     w, r0.lastLoss(), run.checkpoint().uri());
             out.flush();
@@ -112,9 +125,14 @@ public final class TrainCommand implements Callable<Integer> {
     /** One worker in this JVM, with a progress bar on a terminal. */
     private static int run(RunConfig run, Integer gpu, PrintWriter out) {
         Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
-        try (Trainer trainer = new Trainer(run, Collective.local(), device, new Configuration());
+        Configuration hadoop = new Configuration();
+        try (RunDirectory claim = RunDirectory.claim(run, hadoop);
+                Trainer trainer = new Trainer(claim.config(), Collective.local(), device, hadoop);
                 Progress bar = Progress.start("train", trainer.step(), run.train().maxSteps())) {
             StepMetrics last = trainer.run(bar.listener());
+            if (trainer.stoppedBy() != null) {
+                return stopped(run, trainer.step(), out);
+            }
             if (last == null) {
                 out.printf(Locale.ROOT, "nothing to do: the run at %s is already at step %d%n", run.checkpoint().uri(),
                         trainer.step());
@@ -125,5 +143,15 @@ public final class TrainCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /** After a stop signal: where the run stopped and how to go on; exit 128 + the signal's number. */
+    private static int stopped(RunConfig run, long step, PrintWriter out) {
+        String why = StopRequest.reason();
+        out.printf(Locale.ROOT, "stopped by %s at step %d; %s; run the same command to resume%n", why, step, step == 0
+                ? "no step was trained" : "checkpoint " + dev.ditspark.core.checkpoint.CheckpointStore.open(
+                        run.checkpoint().uri(), new Configuration()).location(step) + " holds it");
+        out.flush();
+        return why.equals("SIGINT") ? 130 : 143;
     }
 }

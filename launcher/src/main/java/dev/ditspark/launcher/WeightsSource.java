@@ -56,8 +56,13 @@ final class WeightsSource {
     RunCheckpoint checkpoint() {
         dev.ditspark.core.config.Secrets.requireNoCredentials("--checkpoint", choice.checkpoint);
         CheckpointStore store = CheckpointStore.open(choice.checkpoint, new Configuration());
-        long at = step != null ? step : store.latestStep().orElseThrow(() -> new IllegalArgumentException(
-                "--checkpoint " + choice.checkpoint + ": no committed checkpoint there"));
+        // Every file is checked against its CRC32C first: a damaged newest checkpoint falls back to the previous
+        // one (with a warning), a damaged --step is refused naming the file.
+        long at = step != null ? step : store.latestIntactStep().orElseThrow(() -> new IllegalArgumentException(
+                "--checkpoint " + choice.checkpoint + ": no intact committed checkpoint there"));
+        if (step != null) {
+            store.verify(step);
+        }
         RunConfig run = RunConfig.bind((ObjectNode) store.readState(at).config(), List.of(), store.uri() + " step " + at);
         return new RunCheckpoint(store, at, run, raw);
     }

@@ -94,4 +94,35 @@ class ConvertCommandTest {
         assertEquals(2, bad.code(), bad.all());
         assertTrue(bad.err().contains("--dtype: F32, F16 or BF16, got int8"), bad.all());
     }
+
+    @Test
+    void aCorruptedCheckpointIsNeverExported() throws Exception {
+        // Issue 10 #5: one flipped byte in a copy of the run without Hadoop's .crc files (as on S3).
+        Path copy = dir.resolve("copy");
+        try (var files = Files.walk(dir.resolve("ckpt"))) {
+            for (Path f : files.toList()) {
+                Path to = copy.resolve(dir.resolve("ckpt").relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(to);
+                } else if (!f.getFileName().toString().startsWith(".")) {
+                    Files.copy(f, to);
+                }
+            }
+        }
+        Path ema = copy.resolve("step-000000002/ema.safetensors");
+        byte[] b = Files.readAllBytes(ema);
+        b[b.length - 7] ^= 0x20;
+        Files.write(ema, b);
+        Path out = dir.resolve("never.safetensors");
+        DitRun r = DitRun.of("convert", "--checkpoint", copy.toUri().toString(), "--step", "2", "--out", out.toString());
+        assertEquals(1, r.code(), r.all());
+        String at = CheckpointStore.open(copy.toUri().toString(), new Configuration()).location(2);
+        assertEquals("dit: checkpoint " + at + " is damaged: checksum mismatch in " + at
+                + "/ema.safetensors (the file was altered or corrupted)", r.err().strip(), r.all());
+        // Without --step the newest intact checkpoint is taken: here there is none left.
+        r = DitRun.of("convert", "--checkpoint", copy.toUri().toString(), "--out", out.toString());
+        assertEquals(2, r.code(), r.all());
+        assertTrue(r.err().startsWith("dit: --checkpoint " + copy.toUri() + ": no intact committed checkpoint there"), r.all());
+        assertTrue(Files.notExists(out));
+    }
 }

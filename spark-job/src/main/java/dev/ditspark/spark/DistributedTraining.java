@@ -1,7 +1,9 @@
 package dev.ditspark.spark;
 
+import dev.ditspark.core.checkpoint.RunDirectory;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.errors.DitUserError;
+import dev.ditspark.core.train.StopRequest;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
@@ -22,6 +24,10 @@ import scala.reflect.ClassTag$;
  * checkpoint (checkpoint.resume), so a retried run ends with the weights of an uninterrupted one. A deterministic
  * failure (bad config or data, no GPU for nccl: {@link DitUserError} from a task) ends the job at once without
  * retries; every failure ends as one exception whose message is the root cause, never Spark's stack trace.
+ * The driver
+ * holds the run directory's lease ({@link RunDirectory}) for the whole job. Workers told to stop (SIGTERM, or
+ * SIGPWR from Spark's decommissioning, on any executor) agree on a step, checkpoint it and end the stage early;
+ * unless the driver itself was told to stop, it then runs the stage again, which resumes from that checkpoint.
  */
 public final class DistributedTraining {
     private static final Logger LOG = LogManager.getLogger(DistributedTraining.class);
@@ -43,13 +49,40 @@ public final class DistributedTraining {
         return conf;
     }
 
+    /** Consecutive early stops without progress after which the driver gives up. */
+    static final int MAX_STOPS_WITHOUT_PROGRESS = 3;
+
     /**
-     * Runs the stage and returns each rank's result, ordered by rank.
+     * Runs the stage (again after workers stopped early, see above) and returns each rank's result, ordered by
+     * rank; a final step below train.max_steps means this driver was asked to stop.
      *
      * @throws DitUserError a deterministic failure, its message naming the rank and the file or field
      * @throws dev.ditspark.core.errors.JobFailedException the stage failed on every attempt; the root cause
      */
     public static List<WorkerResult> run(JavaSparkContext jsc, RunConfig config) {
+        try (RunDirectory claim = RunDirectory.claim(config, jsc.hadoopConfiguration())) {
+            long reached = -1;
+            int stalled = 0;
+            while (true) {
+                List<WorkerResult> results = runStage(jsc, claim.config());
+                long step = results.get(0).finalStep();
+                if (step >= config.train().maxSteps() || StopRequest.reason() != null) {
+                    return results;
+                }
+                stalled = step > reached ? 0 : stalled + 1;
+                if (stalled >= MAX_STOPS_WITHOUT_PROGRESS) {
+                    throw new IllegalStateException("the workers stopped at step " + step + " " + (stalled + 1)
+                            + " times in a row without progress (executors decommissioned or terminated); the run's "
+                            + "checkpoints are in " + config.checkpoint().uri() + ": resubmit to resume");
+                }
+                reached = step;
+                LOG.warn("the workers stopped at step {} of {} (an executor was decommissioned or terminated); running the "
+                        + "stage again from that checkpoint", step, config.train().maxSteps());
+            }
+        }
+    }
+
+    private static List<WorkerResult> runStage(JavaSparkContext jsc, RunConfig config) {
         int workers = config.train().workers();
         LOG.info("training {} on {} workers ({} backend), checkpoints at {}", config.model().name() != null
                 ? config.model().name() : "a custom DiT", workers, config.collective().backend(), config.checkpoint().uri());

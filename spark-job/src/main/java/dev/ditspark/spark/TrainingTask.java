@@ -12,6 +12,8 @@ import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.errors.DitUserError;
 import dev.ditspark.core.errors.Failures;
 import dev.ditspark.core.train.StepMetrics;
+import dev.ditspark.core.train.StopRequest;
+import dev.ditspark.core.train.StopSignals;
 import dev.ditspark.core.train.Trainer;
 import dev.ditspark.core.train.TrainingListener;
 import java.io.IOException;
@@ -24,6 +26,8 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.BarrierTaskInfo;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.util.TaskCompletionListener;
 import org.apache.spark.resource.ResourceInformation;
 import scala.collection.Iterator;
 import scala.jdk.javaapi.CollectionConverters;
@@ -39,7 +43,10 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
     /** Local properties that let tests fail one rank at one step on the first attempt (a worker dying). */
     static final String FAIL_AT_STEP = "dit.test.failAtStep";
     static final String FAIL_RANK = "dit.test.failRank";
-    /** "throw" (default: the task fails) or "halt" (the executor JVM dies at once, as a killed node's would). */
+    /**
+     * "throw" (default: the task fails), "halt" (the executor JVM dies at once, as a killed node's would) or
+     * "sigterm" (the executor gets a real SIGTERM, as from a pod's eviction).
+     */
     static final String FAIL_MODE = "dit.test.failMode";
 
     private final String configJson;
@@ -57,6 +64,7 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
         BarrierTaskInfo[] infos = ctx.getTaskInfos();
         int world = infos.length;
         RunConfig config = parse(configJson);
+        StopSignals.install(); // SIGTERM / Spark's decommission SIGPWR to this executor: checkpoint, then stop
         Device device = device(ctx);
         CollectiveSpec cs = config.collective();
         LOG.info("rank {}/{} starting on {} (stage attempt {}, {} backend)", rank, world, device,
@@ -65,6 +73,7 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
                 Trainer trainer = new Trainer(config, collective, device, hadoop.toConfiguration())) {
             agreeOnTheStartingStep(ctx, rank, trainer.step());
             StepMetrics last = trainer.run(failureInjection(ctx, rank));
+            exitOnceReportedIfTerminated(ctx, rank, trainer);
             return CollectionConverters.asScala(List.of(new WorkerResult(rank, world, trainer.step(),
                     last == null ? Double.NaN : last.loss(), collective.backend(), device.toString())).iterator());
         } catch (RuntimeException e) {
@@ -74,6 +83,35 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
             }
             throw e;
         }
+    }
+
+    /**
+     * An executor JVM told to terminate (SIGTERM/SIGINT; not SIGPWR, whose decommissioning Spark finishes itself)
+     * has written its checkpoint: it exits once this task has reported, so the driver's next attempt runs on
+     * executors that stay (the stage resumes from that checkpoint).
+     */
+    private static void exitOnceReportedIfTerminated(BarrierTaskContext ctx, int rank, Trainer trainer) {
+        String why = StopRequest.reason();
+        boolean executor = SparkEnv.get() != null && !"driver".equals(SparkEnv.get().executorId());
+        if (!executor || trainer.stoppedBy() == null || why == null || why.equals("SIGPWR")) {
+            return;
+        }
+        ctx.addTaskCompletionListener(new TaskCompletionListener() {
+            @Override
+            public void onTaskCompletion(org.apache.spark.TaskContext context) {
+                Thread exit = new Thread(() -> {
+                    try {
+                        Thread.sleep(2_000); // the task's status update reaches the driver first
+                    } catch (InterruptedException ignored) {
+                        // exit now
+                    }
+                    LOG.warn("rank {}: this executor was told to terminate ({}); its checkpoint is written, exiting", rank, why);
+                    System.exit(why.equals("SIGINT") ? 130 : 143);
+                }, "dit-exit-after-stop");
+                exit.setDaemon(true);
+                exit.start();
+            }
+        });
     }
 
     /**
@@ -152,6 +190,15 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
                 }
                 if (at != null && ctx.stageAttemptNumber() == 0 && Long.parseLong(at) == m.step()
                         && Integer.parseInt(who == null ? "0" : who) == rank) {
+                    if ("sigterm".equals(mode)) {
+                        LOG.warn("rank {}: sending SIGTERM to this executor at step {} (test)", rank, m.step());
+                        try {
+                            new ProcessBuilder("kill", "-TERM", Long.toString(ProcessHandle.current().pid())).start().waitFor();
+                        } catch (IOException | InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                        return;
+                    }
                     if ("halt".equals(mode)) {
                         LOG.warn("rank {}: killing this executor at step {} (test)", rank, m.step());
                         Runtime.getRuntime().halt(137);

@@ -1,6 +1,7 @@
 package dev.ditspark.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ditspark.core.checkpoint.CheckpointStore;
 import dev.ditspark.core.config.RunConfig;
@@ -51,6 +52,38 @@ class ExecutorLossRecoveryTest {
         assertEquals(List.of(2L, 4L, 6L), CheckpointStore.open(killed, hadoop).committedSteps());
         for (String file : List.of("model", "ema", "optimizer")) {
             TinyRun.assertClose(TinyRun.tensors(straight, hadoop, 6, file), TinyRun.tensors(killed, hadoop, 6, file), 0.0);
+        }
+    }
+
+    @Test
+    void aSigtermedExecutorCheckpointsTheStepReachedAndTheRunEndsAsIfNothingHappened() throws Exception {
+        // Issue 10 #3 on Spark executors: a real SIGTERM to rank 1's executor JVM (an eviction); no periodic checkpoint
+        // before the end, so the only one in between is the stop's.
+        String data = dir.resolve("fmnist").toUri().toString();
+        FashionMnist.installed().importTo(data, FashionMnist.Split.TRAIN, 16);
+        List<String> overrides = List.of("train.workers=2", "train.max_steps=8", "checkpoint.every=100",
+                "collective.timeout_seconds=30");
+        String straight = dir.resolve("straight").toUri().toString();
+        String stopped = dir.resolve("stopped").toUri().toString();
+        Files.createDirectories(Path.of(System.getenv("SPARK_HOME"), "jars"));
+        SparkConf conf = TinyRun.localSpark("local-cluster[2,1,1024]")
+                .set("spark.executor.extraClassPath", System.getProperty("java.class.path"))
+                .set("spark.executor.extraJavaOptions", "-Dai.djl.offline=true")
+                .set("spark.executorEnv.OPT_OUT_TRACKING", "true");
+        try (JavaSparkContext spark = new JavaSparkContext(conf)) {
+            DistributedTraining.run(spark, TinyRun.config(dir, data, straight, overrides));
+            spark.setLocalProperty(TrainingTask.FAIL_AT_STEP, "3");
+            spark.setLocalProperty(TrainingTask.FAIL_RANK, "1");
+            spark.setLocalProperty(TrainingTask.FAIL_MODE, "sigterm");
+            List<WorkerResult> results = DistributedTraining.run(spark, TinyRun.config(dir, data, stopped, overrides));
+            assertEquals(8, results.get(1).finalStep());
+        }
+        Configuration hadoop = new Configuration();
+        List<Long> steps = CheckpointStore.open(stopped, hadoop).committedSteps();
+        assertEquals(2, steps.size(), steps.toString());
+        assertTrue(steps.get(0) >= 3 && steps.get(0) < 8, steps.toString()); // the stop's checkpoint
+        for (String file : List.of("model", "ema", "optimizer")) {
+            TinyRun.assertClose(TinyRun.tensors(straight, hadoop, 8, file), TinyRun.tensors(stopped, hadoop, 8, file), 0.0);
         }
     }
 }

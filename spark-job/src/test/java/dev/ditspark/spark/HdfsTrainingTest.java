@@ -81,4 +81,41 @@ class HdfsTrainingTest {
         assertTrue(e.getMessage().startsWith("checkpoint store hdfs://127.0.0.1:1/runs/x: cannot list: "), e.getMessage());
         assertTrue(e.getMessage().contains("Connection refused"), e.getMessage());
     }
+
+    @Test
+    void theRunLeaseHoldsOnHdfsAndADeadOwnersIsTakenOver() throws Exception {
+        // Issue 10 #2: create(overwrite=false) is atomic on HDFS.
+        Configuration conf = new Configuration(hdfs.getConfiguration(0));
+        conf.setLong(dev.ditspark.core.checkpoint.RunLease.INTERVAL_KEY, 1000);
+        CheckpointStore store = CheckpointStore.open(root + "/runs/leased", conf);
+        try (var first = dev.ditspark.core.checkpoint.RunLease.acquire(store, conf)) {
+            CheckpointException e = assertThrows(CheckpointException.class,
+                    () -> dev.ditspark.core.checkpoint.RunLease.acquire(store, conf));
+            assertTrue(e.getMessage().contains("is in use by another dit train (host "), e.getMessage());
+            assertTrue(e.getMessage().contains(", pid " + ProcessHandle.current().pid() + ", started "), e.getMessage());
+        }
+        // A lease whose owner on this host has ended (kill -9 leaves it behind) is taken over.
+        Process dead = new ProcessBuilder("true").start();
+        dead.waitFor();
+        FileSystem fs = FileSystem.get(new java.net.URI(root), conf);
+        try (var out = fs.create(new org.apache.hadoop.fs.Path(root + "/runs/leased/_LEASE"), true)) {
+            out.write(("{\"host\":\"" + java.net.InetAddress.getLocalHost().getHostName() + "\",\"pid\":" + dead.pid()
+                    + ",\"started\":\"2026-01-01T00:00:00Z\",\"heartbeat\":\"" + java.time.Instant.now()
+                    + "\",\"interval_ms\":1000,\"token\":\"dead\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        dev.ditspark.core.checkpoint.RunLease.acquire(store, conf).close();
+        assertTrue(!fs.exists(new org.apache.hadoop.fs.Path(root + "/runs/leased/_LEASE")), "released on close");
+    }
+
+    @Test
+    void aSecondJobOnTheSameRunIsRefusedWhileTheFirstHoldsIt() throws Exception {
+        String ckpt = root + "/runs/busy";
+        Configuration conf = hdfs.getConfiguration(0);
+        try (var held = dev.ditspark.core.checkpoint.RunLease.acquire(CheckpointStore.open(ckpt, conf), conf)) {
+            RunConfig run = TinyRun.config(dir, root + "/data/fmnist", ckpt, List.of("train.workers=2"));
+            CheckpointException e = assertThrows(CheckpointException.class, () -> DistributedTraining.run(spark, run));
+            assertTrue(e.getMessage().startsWith("checkpoint.uri " + ckpt + " is in use by another dit train (host "),
+                    e.getMessage());
+        }
+    }
 }

@@ -207,4 +207,39 @@ class S3TrainingTest {
             assertFalse(m.contains(SECRET) || m.contains(ACCESS), m);
         }
     }
+
+    @Test
+    void theRunLeaseAndTheChecksumsHoldOnS3() throws Exception {
+        // Issue 10 #2 and #5 where there are no Hadoop .crc files and no atomic create.
+        Configuration conf = s3a(new Configuration());
+        String ckpt = "s3a://dit/runs/leased";
+        CheckpointStore store = CheckpointStore.open(ckpt, conf);
+        try (var held = dev.ditspark.core.checkpoint.RunLease.acquire(store, conf)) {
+            dev.ditspark.core.checkpoint.CheckpointException e = assertThrows(
+                    dev.ditspark.core.checkpoint.CheckpointException.class,
+                    () -> dev.ditspark.core.checkpoint.RunLease.acquire(store, conf));
+            assertTrue(e.getMessage().startsWith("checkpoint.uri " + ckpt + " is in use by another dit train (host "),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains(", pid " + ProcessHandle.current().pid() + ", started "), e.getMessage());
+        }
+        dev.ditspark.core.checkpoint.RunLease.acquire(store, conf).close(); // released
+
+        RunConfig run = TinyRun.config(dir, data, ckpt, List.of("train.max_steps=4"));
+        try (dev.ditspark.core.train.Trainer t = new dev.ditspark.core.train.Trainer(run,
+                dev.ditspark.core.collective.Collective.local(), ai.djl.Device.cpu(), conf)) {
+            t.run(dev.ditspark.core.train.TrainingListener.NONE);
+        }
+        FileSystem fs = FileSystem.get(new URI(ckpt), conf);
+        org.apache.hadoop.fs.Path model = new org.apache.hadoop.fs.Path(ckpt + "/step-000000004/model.safetensors");
+        byte[] bytes;
+        try (var in = fs.open(model)) {
+            bytes = in.readAllBytes();
+        }
+        bytes[bytes.length - 5] ^= 0x08; // one flipped bit, same size
+        try (var out = fs.create(model, true)) {
+            out.write(bytes);
+        }
+        assertEquals(4, store.latestStep().getAsLong());
+        assertEquals(2, store.latestIntactStep().getAsLong());
+    }
 }

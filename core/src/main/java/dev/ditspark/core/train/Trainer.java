@@ -7,7 +7,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.ditspark.core.checkpoint.CheckpointException;
 import dev.ditspark.core.checkpoint.CheckpointStore;
+import dev.ditspark.core.checkpoint.RunDirectory;
 import dev.ditspark.core.checkpoint.TrainingState;
 import dev.ditspark.core.collective.Collective;
 import dev.ditspark.core.config.RunConfig;
@@ -33,6 +35,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,6 +75,23 @@ public final class Trainer implements AutoCloseable {
     /** Samples of this rank's share taken in {@code epoch} (the data cursor, with epoch; see {@link DataCursor}). */
     private int positionInEpoch;
     private long imagesSeen;
+    /** The step of the newest checkpoint this trainer wrote (or resumed from); -1: none. */
+    private long lastCheckpointed = -1;
+    /** Why run() stopped before train.max_steps (a signal); null when it did not. */
+    private String stoppedBy;
+    /** Recent normal losses (spikes left out), for the divergence watch. */
+    private final double[] recentLosses = new double[LOSS_WINDOW];
+    private int recentCount;
+    /** The step whose loss first spiked in the current run of spikes; -1 when the last step was normal. */
+    private long spikeSince = -1;
+    private double spikeLoss;
+    private double spikeMedian;
+
+    /** Losses kept for the running median; a loss above SPIKE_FACTOR x that median is a spike. */
+    static final int LOSS_WINDOW = 50;
+    static final double SPIKE_FACTOR = 10;
+    /** A loss this many times the median stops the run before its step is checkpointed. */
+    static final double DIVERGED_FACTOR = 1000;
 
     public Trainer(RunConfig config, Collective collective, Device device, Configuration hadoopConf) {
         this.config = config;
@@ -120,9 +140,27 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** Fresh weights (or init_from), then every rank takes rank 0's; or everything from the latest checkpoint. */
+    /**
+     * Fresh weights (or init_from), then every rank takes rank 0's; or everything from the newest intact
+     * checkpoint (a damaged one is skipped with a warning). Starting anew where another run's checkpoints are
+     * is refused (RunDirectory moves them aside first when asked).
+     */
     private void initialiseOrResume() {
-        OptionalLong latest = config.checkpoint().resume() ? store.latestStep() : OptionalLong.empty();
+        List<Long> committed = store.committedSteps();
+        OptionalLong latest = OptionalLong.empty();
+        if (!committed.isEmpty()) {
+            if (!config.checkpoint().resume()) {
+                throw RunDirectory.anotherRun(store, committed);
+            }
+            latest = store.latestIntactStep();
+            if (latest.isEmpty()) {
+                throw new CheckpointException("checkpoint.uri " + store.uri() + ": every committed checkpoint ("
+                        + store.describeSteps(committed) + ") is damaged (the warnings above name the files); nothing to "
+                        + "resume from. Move them aside or set another checkpoint.uri");
+            }
+        } else {
+            store.claimRun(CheckpointStore.newRunId(), false);
+        }
         model.initialize(manager, new SplittableRandom(spec.seed()));
         if (latest.isEmpty() && config.checkpoint().initFrom() != null) {
             try (SafetensorsFile f = SafetensorsFile.open(Path.of(config.checkpoint().initFrom()))) {
@@ -156,6 +194,13 @@ public final class Trainer implements AutoCloseable {
         step = s.step();
         imagesSeen = s.imagesSeen();
         resumeDataCursor(s);
+        lastCheckpointed = step;
+        String id = store.runIdOf(at);
+        store.claimRun(id != null ? id : CheckpointStore.newRunId(), id == null);
+        if (at != store.latestStep().orElse(at)) {
+            LOG.warn("resuming from step {}, the newest intact checkpoint; the newer damaged one is kept and replaced when "
+                    + "this run reaches its step", at);
+        }
         LOG.info("resumed from step {} (epoch {}, sample {} of this worker's {}) at {}", step, epoch, positionInEpoch,
                 data.size(), store.uri());
     }
@@ -203,8 +248,33 @@ public final class Trainer implements AutoCloseable {
         return step;
     }
 
-    /** Trains until train.max_steps; returns the metrics of the last step (null if nothing was left to do). */
+    /**
+     * Why the last {@link #run} ended before train.max_steps (a {@link StopRequest}: SIGTERM, SIGINT, Spark's
+     * decommission); null when it did not.
+     */
+    public String stoppedBy() {
+        return stoppedBy;
+    }
+
+    /**
+     * Trains until train.max_steps; returns the metrics of the last step (null if nothing was left to do). A
+     * {@link StopRequest} ends it after the step in flight, with a checkpoint at the step reached
+     * ({@link #stoppedBy()} says why).
+     *
+     * @throws TrainingDivergedException when the loss or a gradient is not finite, or the loss is
+     *     {@value #DIVERGED_FACTOR} times its recent median; the message names the last checkpoint before the
+     *     divergence began
+     */
     public StepMetrics run(TrainingListener listener) {
+        StopRequest.enter();
+        try {
+            return runSteps(listener);
+        } finally {
+            StopRequest.exit();
+        }
+    }
+
+    private StepMetrics runSteps(TrainingListener listener) {
         listener.onStart(step, spec.maxSteps());
         LOG.info("rank {}/{} ({}): {} samples, global batch {} ({} per worker, {} micro-batches), from step {} to {}",
                 collective.rank(), collective.worldSize(), collective.backend(), data.size(), spec.globalBatch(),
@@ -214,8 +284,25 @@ public final class Trainer implements AutoCloseable {
         long window = 0;
         long windowStart = System.nanoTime();
         while (step < spec.maxSteps()) {
+            String stop = agreedStop();
+            if (stop != null) {
+                stoppedBy = stop;
+                if (lastCheckpointed != step && step > 0) {
+                    checkpoint();
+                    listener.onCheckpoint(step, store.uri().toString());
+                }
+                LOG.warn("stopped at step {} ({}); {}", step, stop, step > 0 ? "checkpoint " + store.location(step)
+                        + " holds it; run the same command to resume" : "no step was trained");
+                break;
+            }
             long t0 = System.nanoTime();
-            double[] m = trainStep();
+            double[] m;
+            try {
+                m = trainStep();
+            } catch (TrainingDivergedException e) {
+                throw explainDivergence(e);
+            }
+            watchForDivergence(step, m[0]);
             last = new StepMetrics(step, epoch, m[0], m[1], m[2], (System.nanoTime() - t0) / 1e9, spec.globalBatch());
             listener.onStep(last);
             lossSum += m[0];
@@ -326,6 +413,91 @@ public final class Trainer implements AutoCloseable {
         return values;
     }
 
+    /**
+     * The stop request of this JVM; with several workers the ranks agree (one 4-byte allreduce per step) so a
+     * request that reached any of them stops all after the same step.
+     */
+    private String agreedStop() {
+        String local = StopRequest.reason();
+        if (collective.worldSize() == 1) {
+            return local;
+        }
+        try (NDManager s = manager.newSubManager()) {
+            NDArray flag = s.create(new float[] {local != null ? 1f : 0f});
+            List<NDArray> one = new ArrayList<>(List.of(flag));
+            collective.allreduceMean(one);
+            if (flag.getFloat() > 0) {
+                return local != null ? local : "another worker was asked to stop";
+            }
+            return null;
+        }
+    }
+
+    /**
+     * Tracks where a divergence begins: a loss above SPIKE_FACTOR times the median of recent normal losses starts
+     * a spike (kept out of the median); one above DIVERGED_FACTOR times it stops the run before this step is
+     * checkpointed. The loss of step t is that of the weights after step t-1, so a spike at t means the
+     * checkpoint of step t-1 already holds diverged weights.
+     */
+    private void watchForDivergence(long at, double loss) {
+        if (recentCount > 0) {
+            double median = median();
+            if (loss > SPIKE_FACTOR * median) {
+                if (spikeSince < 0) {
+                    spikeSince = at;
+                    spikeLoss = loss;
+                    spikeMedian = median;
+                    LOG.warn(String.format("step %d: loss %.4g is %.0f times the recent median %.4g; training may be diverging",
+                            at, loss, loss / median, median));
+                }
+                if (loss > DIVERGED_FACTOR * median) {
+                    throw explainDivergence(new TrainingDivergedException(at, String.format(
+                            "step %d: loss %.4g is %.0f times the recent median %.4g: training diverged; stopped before "
+                                    + "checkpointing it.", at, loss, loss / median, median)));
+                }
+                return;
+            }
+        }
+        spikeSince = -1;
+        recentLosses[recentCount % LOSS_WINDOW] = loss;
+        recentCount++;
+    }
+
+    private double median() {
+        double[] r = Arrays.copyOf(recentLosses, Math.min(recentCount, LOSS_WINDOW));
+        Arrays.sort(r);
+        return r.length % 2 == 1 ? r[r.length / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+    }
+
+    /**
+     * The guard's message with the checkpoint to go back to: the newest one older than the weights that gave the
+     * first bad loss (a spike, or the non-finite step itself), not merely the newest.
+     */
+    private TrainingDivergedException explainDivergence(TrainingDivergedException e) {
+        String msg = e.getMessage();
+        int cut = msg.indexOf("Last committed checkpoint");
+        String head = (cut >= 0 ? msg.substring(0, cut) : msg + " ").stripTrailing();
+        long onset = spikeSince >= 0 ? spikeSince : e.step();
+        String began = spikeSince >= 0 ? String.format("The divergence began at step %d (loss %.4g against a recent median "
+                + "of %.4g). ", spikeSince, spikeLoss, spikeMedian) : "";
+        List<Long> committed = store.committedSteps();
+        long good = -1;
+        List<String> after = new ArrayList<>();
+        for (long c : committed) {
+            if (c <= onset - 2) {
+                good = c;
+            } else {
+                after.add(CheckpointStore.directoryName(c));
+            }
+        }
+        String advice = good < 0
+                ? "No checkpoint precedes it: start again with a lower train.lr (or check the data)."
+                : "The last checkpoint whose weights gave a normal loss is " + store.location(good)
+                        + (after.isEmpty() ? "" : "; move the later ones (" + String.join(", ", after) + ") aside,")
+                        + " lower train.lr (or check the data) and resume.";
+        return new TrainingDivergedException(e.step(), head + " " + began + advice);
+    }
+
     private String lastCheckpoint() {
         OptionalLong s = store.latestStep();
         return s.isPresent() ? store.uri() + "/" + CheckpointStore.directoryName(s.getAsLong()) : "none";
@@ -334,6 +506,7 @@ public final class Trainer implements AutoCloseable {
     /** Rank 0 writes weights, EMA, optimizer moments and the data cursor; then old checkpoints are pruned. */
     private void checkpoint() {
         if (collective.rank() != 0) {
+            lastCheckpointed = step;
             return;
         }
         TrainingState state = new TrainingState(step, epoch, positionInEpoch / spec.perWorkerBatch(), spec.seed(),
@@ -345,6 +518,7 @@ public final class Trainer implements AutoCloseable {
                 "model", StateDict.writer(weights, TensorDType.F32, meta),
                 "ema", StateDict.writer(ema.weights(), TensorDType.F32, meta),
                 "optimizer", StateDict.writer(optimizer.state(), TensorDType.F32, meta)));
+        lastCheckpointed = step;
         store.prune(config.checkpoint().keepLast());
     }
 

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import dev.ditspark.core.checkpoint.CheckpointStore;
 import dev.ditspark.core.checkpoint.TrainingState;
+import dev.ditspark.core.checkpoint.RunDirectory;
+import dev.ditspark.core.config.ConfigException;
 import dev.ditspark.core.collective.Collective;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.data.DatasetManifest;
@@ -121,6 +123,147 @@ class TrainerTest {
             assertEquals(1, e.step());
             assertTrue(e.getMessage().startsWith("step 1: loss is NaN"), e.getMessage());
             assertEquals(0, t.step()); // nothing applied
+        }
+    }
+
+    @Test
+    void aDivergedButFiniteStepIsNeverCheckpointed() throws Exception {
+        // Issue 10 #12: lr 1e6 with a checkpoint every step. Step 2's loss (of the weights after step 1) is ~1e16 but
+        // finite; the NaN guard alone let it be committed and then advised resuming from a diverged checkpoint.
+        String ckpt = dir.resolve("lr1e6").toUri().toString();
+        RunConfig cfg = config(data, List.of("checkpoint.uri=" + ckpt, "train.lr=1e6", "checkpoint.every=1",
+                "train.max_steps=30", "checkpoint.keep_last=30"));
+        try (Trainer t = new Trainer(cfg, Collective.local(), Device.cpu(), new Configuration())) {
+            TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> t.run(TrainingListener.NONE));
+            assertEquals(2, e.step());
+            assertTrue(e.getMessage().matches("step 2: loss [0-9.e+]+ is \\d+ times the recent median 1\\.\\d+: training "
+                    + "diverged; stopped before checkpointing it\\. The divergence began at step 2 .*"), e.getMessage());
+            // step-1 holds the weights that gave that loss: it is not offered as the one to resume from.
+            assertTrue(e.getMessage().endsWith("No checkpoint precedes it: start again with a lower train.lr (or check the data)."),
+                    e.getMessage());
+        }
+        assertEquals(List.of(1L), CheckpointStore.open(ckpt, new Configuration()).committedSteps());
+    }
+
+    @Test
+    void aDivergenceAfterGoodStepsNamesTheLastGoodCheckpoint() throws Exception {
+        String ckpt = dir.resolve("later").toUri().toString();
+        train(config(data, List.of("checkpoint.uri=" + ckpt, "checkpoint.every=1", "train.max_steps=4")));
+        // The same run resumed with lr 1e6: step 5 (weights of step 4) is normal, step 6 (weights of step 5) spikes.
+        RunConfig hot = config(data, List.of("checkpoint.uri=" + ckpt, "checkpoint.every=1", "train.max_steps=30",
+                "train.lr=1e6"));
+        try (Trainer t = new Trainer(hot, Collective.local(), Device.cpu(), new Configuration())) {
+            TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> t.run(TrainingListener.NONE));
+            assertEquals(6, e.step());
+            assertTrue(e.getMessage().endsWith("The last checkpoint whose weights gave a normal loss is "
+                    + CheckpointStore.open(ckpt, new Configuration()).location(4) + "; move the later ones (step-000000005) aside, lower train.lr (or check the data) and "
+                    + "resume."), e.getMessage());
+        }
+    }
+
+    @Test
+    void aNewRunInAUsedDirectoryIsRefusedOrMovesTheOldRunAside() throws Exception {
+        // Issue 10 #1: a run to step 12 keeps 10 and 12; a new run (resume=false) to 8 in the same directory had each
+        // of its checkpoints pruned right after its commit, and one to 14 died at step 10 ("already committed").
+        String ckpt = dir.resolve("used").toUri().toString();
+        Map<String, float[]> old = train(config(data, List.of("checkpoint.uri=" + ckpt, "checkpoint.every=2",
+                "checkpoint.keep_last=2", "train.max_steps=12")));
+        CheckpointStore store = CheckpointStore.open(ckpt, new Configuration());
+        assertEquals(List.of(10L, 12L), store.committedSteps());
+        for (String steps : List.of("8", "14")) {
+            RunConfig fresh = config(data, List.of("checkpoint.uri=" + ckpt, "checkpoint.every=2", "checkpoint.keep_last=2",
+                    "checkpoint.resume=false", "train.max_steps=" + steps));
+            ConfigException e = assertThrows(ConfigException.class, () -> RunDirectory.claim(fresh, new Configuration()));
+            assertEquals("checkpoint.uri " + store.uri() + " already holds another run's checkpoints (step-000000010, "
+                    + "step-000000012) and checkpoint.resume=false starts a new run there, whose checkpoints would collide "
+                    + "with them or be pruned in their favour. Set another checkpoint.uri, resume that run "
+                    + "(checkpoint.resume=true), or add --set checkpoint.move_aside=true to move it to a sibling directory",
+                    e.getMessage());
+            // The trainer itself refuses the same way (any entry point), before a step.
+            assertThrows(ConfigException.class, () -> new Trainer(fresh, Collective.local(), Device.cpu(), new Configuration()));
+            assertEquals(List.of(10L, 12L), store.committedSteps());
+        }
+        RunConfig aside = config(data, List.of("checkpoint.uri=" + ckpt, "checkpoint.every=2", "checkpoint.keep_last=2",
+                "checkpoint.resume=false", "checkpoint.move_aside=true", "train.max_steps=8"));
+        try (RunDirectory claimed = RunDirectory.claim(aside, new Configuration())) {
+            train(claimed.config());
+        }
+        assertEquals(List.of(6L, 8L), store.committedSteps());
+        Path[] moved;
+        try (var list = Files.list(dir)) {
+            moved = list.filter(p -> p.getFileName().toString().startsWith("used.moved-")).toArray(Path[]::new);
+        }
+        assertEquals(1, moved.length);
+        CheckpointStore oldRun = CheckpointStore.open(moved[0].toUri().toString(), new Configuration());
+        assertEquals(List.of(10L, 12L), oldRun.committedSteps());
+        try (SafetensorsFile f = oldRun.openTensors(12, "ema")) {
+            assertArrayEquals(old.get("ema.final_layer.linear.weight"), f.readFloat32("final_layer.linear.weight"), 0f);
+        }
+    }
+
+    @Test
+    void pruningNeverDeletesAnotherRunsCheckpoints() throws Exception {
+        String ckpt = dir.resolve("shared").toUri().toString();
+        train(config(data, List.of("checkpoint.uri=" + ckpt, "checkpoint.every=2", "checkpoint.keep_last=2",
+                "train.max_steps=12")));
+        CheckpointStore other = CheckpointStore.open(ckpt, new Configuration());
+        other.claimRun(CheckpointStore.newRunId(), false);
+        other.prune(1); // another run with keep_last 1 in the same directory: the first run's checkpoints are not its own
+        assertEquals(List.of(10L, 12L), other.committedSteps());
+    }
+
+    @Test
+    void aStopRequestCheckpointsTheStepReachedAndTheResumeIsBitIdentical() throws Exception {
+        Map<String, float[]> straight = train(config(data, List.of("checkpoint.uri=" + dir.resolve("s1").toUri())));
+        String ckpt = dir.resolve("s2").toUri().toString();
+        try (Trainer t = new Trainer(config(data, List.of("checkpoint.uri=" + ckpt)), Collective.local(), Device.cpu(),
+                new Configuration())) {
+            t.run(new TrainingListener() {
+                @Override
+                public void onStep(StepMetrics m) {
+                    if (m.step() == 4) {
+                        StopRequest.request("SIGTERM");
+                    }
+                }
+            });
+            assertEquals(4, t.step());
+            assertEquals("SIGTERM", t.stoppedBy());
+        } finally {
+            StopRequest.clear();
+        }
+        assertEquals(List.of(3L, 4L), CheckpointStore.open(ckpt, new Configuration()).committedSteps());
+        assertBitIdentical(straight, train(config(data, List.of("checkpoint.uri=" + ckpt))));
+    }
+
+    @Test
+    void aCorruptedNewestCheckpointIsSkippedAndTheRunStillEndsBitIdentical() throws Exception {
+        // Issue 10 #5: one flipped byte in model.safetensors with no Hadoop .crc beside it (S3, a copy skipping dot files).
+        Map<String, float[]> straight = train(config(data, List.of("checkpoint.uri=" + dir.resolve("c1").toUri())));
+        String ckpt = dir.resolve("c2").toUri().toString();
+        train(config(data, List.of("checkpoint.uri=" + ckpt, "train.max_steps=5", "checkpoint.every=2")));
+        Path model = dir.resolve("c2/step-000000004/model.safetensors");
+        Files.delete(dir.resolve("c2/step-000000004/.model.safetensors.crc"));
+        byte[] bytes = Files.readAllBytes(model);
+        bytes[bytes.length - 3] ^= 0x10;
+        Files.write(model, bytes);
+        Files.walk(dir.resolve("c2")).filter(p -> p.getFileName().toString().endsWith(".crc")).forEach(p -> p.toFile().delete());
+        CheckpointStore store = CheckpointStore.open(ckpt, new Configuration());
+        assertEquals(List.of(2L, 4L, 5L), store.committedSteps());
+        // step 5 is fine; damage 5 too, so the resume must fall back past two checkpoints to step 2
+        Path model5 = dir.resolve("c2/step-000000005/ema.safetensors");
+        byte[] b5 = Files.readAllBytes(model5);
+        b5[b5.length - 1] ^= 0x01;
+        Files.write(model5, b5);
+        try (Trainer t = new Trainer(config(data, List.of("checkpoint.uri=" + ckpt, "checkpoint.every=2")),
+                Collective.local(), Device.cpu(), new Configuration())) {
+            assertEquals(2, t.step());
+            t.run(TrainingListener.NONE);
+            assertBitIdentical(straight, weights(t));
+        }
+        // step 4 was written anew; the damaged one is kept beside it
+        store.verify(4);
+        try (var list = Files.list(dir.resolve("c2"))) {
+            assertEquals(1, list.filter(p -> p.getFileName().toString().startsWith("step-000000004.damaged-")).count());
         }
     }
 

@@ -80,7 +80,8 @@ public record SparkApplicationSpec(
             String serviceAccount,
             String javaOptions,
             Boolean deleteOnTermination,
-            String priorityClassName) {
+            String priorityClassName,
+            Long terminationGracePeriodSeconds) {
     }
 
     /** GPUSpec: a device-plugin resource name and a count. */
