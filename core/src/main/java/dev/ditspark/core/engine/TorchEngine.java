@@ -47,6 +47,29 @@ public final class TorchEngine {
         return newManager(Device.cpu());
     }
 
+    /**
+     * The intra-op thread count to use when none is configured: {@code DIT_THREADS} if set, else the cores this
+     * process may use (cgroup quota and CPU affinity, as the JVM counts them) less the cores other processes
+     * keep busy right now ({@link CpuLoad}), at least 1. OpenMP threads wait for each other at every parallel
+     * region's barrier, so one thread that shares its core with a busy process holds all of them back: fewer
+     * threads on free cores are faster than more on busy ones (docs/benchmarks.md, "Thread policy").
+     */
+    public static int defaultThreads() {
+        String env = System.getenv("DIT_THREADS");
+        if (env != null && !env.isBlank()) {
+            try {
+                int n = Integer.parseInt(env.trim());
+                if (n > 0) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // falls through to the error below
+            }
+            throw new IllegalArgumentException("DIT_THREADS: a positive thread count, got '" + env + "'");
+        }
+        return CpuLoad.freeCores(Runtime.getRuntime().availableProcessors());
+    }
+
     /** Sets libtorch's intra-op thread count (the benchmark and the trainer state it). */
     public static void setThreads(int threads) {
         engine();
