@@ -82,8 +82,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed iterations first.")
     int warmup;
 
-    @Option(names = "--threads", description = "libtorch intra-op threads (default: the engine's policy, "
-            + "TorchEngine.defaultThreads: the cores this process may use that are not busy).")
+    @Option(names = "--threads", description = "libtorch intra-op threads (default: all cores).")
     Integer threads;
 
     @Option(names = "--gpu", description = "Run on this CUDA device index instead of the CPU.")
@@ -122,7 +121,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private int threads() {
-        return threads != null ? threads : TorchEngine.defaultThreads();
+        return threads != null ? threads : Runtime.getRuntime().availableProcessors();
     }
 
     private int[] batches(String defaults) {

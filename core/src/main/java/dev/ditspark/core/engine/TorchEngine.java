@@ -34,7 +34,35 @@ public final class TorchEngine {
     /** The PyTorch engine, loaded offline. */
     public static Engine engine() {
         configure();
-        return Engine.getEngine("PyTorch");
+        Engine e = Engine.getEngine("PyTorch");
+        checkThreadPolicy();
+        return e;
+    }
+
+    private static volatile boolean policyChecked;
+
+    /**
+     * Says once when libtorch's OpenMP runtime (GNU libgomp, bundled with libtorch) was loaded without
+     * {@code OMP_WAIT_POLICY}: its threads then spin at every barrier, and when another process shares a core a
+     * 2-thread step ran up to 40x slower here (docs/benchmarks.md, "Allocator and thread policy"). libgomp reads
+     * the variable once, when it loads, so it must be set where the JVM starts: bin/dit, spark.executorEnv, the
+     * pod templates and the image do.
+     */
+    private static void checkThreadPolicy() {
+        if (policyChecked) {
+            return;
+        }
+        synchronized (TorchEngine.class) {
+            if (!policyChecked) {
+                policyChecked = true;
+                if (System.getenv("OMP_WAIT_POLICY") == null) {
+                    org.apache.logging.log4j.LogManager.getLogger(TorchEngine.class).info(
+                            "OMP_WAIT_POLICY is not set: libtorch's OpenMP threads spin while they wait, which slows a "
+                            + "step many times over when other processes share the cores; bin/dit sets PASSIVE "
+                            + "(docs/benchmarks.md)");
+                }
+            }
+        }
     }
 
     /** A root manager on {@code device}; close it to free everything created under it. */
@@ -45,29 +73,6 @@ public final class TorchEngine {
     /** A root manager on the CPU. */
     public static NDManager newManager() {
         return newManager(Device.cpu());
-    }
-
-    /**
-     * The intra-op thread count to use when none is configured: {@code DIT_THREADS} if set, else the cores this
-     * process may use (cgroup quota and CPU affinity, as the JVM counts them) less the cores other processes
-     * keep busy right now ({@link CpuLoad}), at least 1. OpenMP threads wait for each other at every parallel
-     * region's barrier, so one thread that shares its core with a busy process holds all of them back: fewer
-     * threads on free cores are faster than more on busy ones (docs/benchmarks.md, "Thread policy").
-     */
-    public static int defaultThreads() {
-        String env = System.getenv("DIT_THREADS");
-        if (env != null && !env.isBlank()) {
-            try {
-                int n = Integer.parseInt(env.trim());
-                if (n > 0) {
-                    return n;
-                }
-            } catch (NumberFormatException e) {
-                // falls through to the error below
-            }
-            throw new IllegalArgumentException("DIT_THREADS: a positive thread count, got '" + env + "'");
-        }
-        return CpuLoad.freeCores(Runtime.getRuntime().availableProcessors());
     }
 
     /** Sets libtorch's intra-op thread count (the benchmark and the trainer state it). */
