@@ -13,7 +13,8 @@ column is the median over rounds of each round's paired ratio.
 Options --busy N keeps N cores busy (a `while True: pass` process pinned to each of cores 0..N-1) for the
 whole run: the thread-policy measurement of docs/benchmarks.md. --java-env KEY=VALUE sets (or, with an empty
 value, clears) a variable for the Java side only, e.g. GLIBC_TUNABLES= to measure without bin/dit's allocator
-settings. Runs offline; needs python3 with torch >= 2 and the project built (bin/dit builds it when stale).
+settings; --torch-env does the same for the PyTorch side (OMP_WAIT_POLICY=PASSIVE there compares the kernels
+without the wait-policy difference). Runs offline; needs python3 with torch >= 2 and the project built (bin/dit builds it when stale).
 """
 import argparse
 import datetime
@@ -99,6 +100,8 @@ def main():
     ap.add_argument("--busy", type=int, default=0, help="keep this many cores busy during the run")
     ap.add_argument("--java-env", action="append", default=[], metavar="KEY=VALUE",
                     help="environment for the Java side only (empty value: unset)")
+    ap.add_argument("--torch-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="environment for the PyTorch side only, e.g. OMP_WAIT_POLICY=PASSIVE to compare kernels alone")
     ap.add_argument("--log", default=os.path.join(ROOT, "runs", "bench", "run.log"), help="raw output of every run")
     args = ap.parse_args()
     rounds = args.rounds or (2 if args.quick else 3)
@@ -116,13 +119,20 @@ def main():
         else:
             jenv.pop(k, None)
             jenv[k] = ""  # set but empty: bin/dit keeps it (its defaults apply only to unset variables)
+    for kv in args.torch_env:
+        k, _, v = kv.partition("=")
+        if v:
+            env[k] = v
+        else:
+            env.pop(k, None)
     os.makedirs(os.path.dirname(args.log), exist_ok=True)
     subprocess.run([DIT, "--help"], stdout=subprocess.DEVNULL, cwd=ROOT, env=jenv, check=True)  # builds if stale
     started = time.time()
-    header = "%s, %d cores, load %s, rounds %d%s%s" % (
+    header = "%s, %d cores, load %s, rounds %d%s%s%s" % (
         datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), os.cpu_count(), loadavg(), rounds,
         ", %d core(s) kept busy" % args.busy if args.busy else "",
-        ", Java env " + " ".join(args.java_env) if args.java_env else "")
+        ", Java env " + " ".join(args.java_env) if args.java_env else "",
+        ", PyTorch env " + " ".join(args.torch_env) if args.torch_env else "")
     print("# " + header, flush=True)
     spinners = busy(args.busy)
     timing, memory = [], []

@@ -191,6 +191,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** memory: peak resident memory of forward+backward per batch (fresh child processes) and the slope. */
     private int memory() throws java.io.IOException, InterruptedException {
+        if (gpu != null) {
+            throw new IllegalArgumentException("--gpu: bench memory measures the CPU process's resident memory only");
+        }
         PrintWriter out = spec.commandLine().getOut();
         int t = threads();
         int[] bs = batches("2,4");
