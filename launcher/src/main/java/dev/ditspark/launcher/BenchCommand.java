@@ -34,7 +34,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "fwdbwd (forward+backward alone), sample (DDPM steps with guidance through the sampler),",
             "memory (peak resident memory of forward+backward, one fresh process per batch, and bytes per sample),",
             "allreduce (tcp ring vs socket copy on loopback, ring model for 8-64 GPUs), loader (shard reading).",
-            "step, fwdbwd, sample and memory print 'result case=... wall_s=... cpu_s=...' lines (medians per step)."})
+            "step, fwdbwd, sample and memory print 'result case=...' lines: median wall and mean CPU seconds per step."})
 public final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -64,7 +64,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--image-size", defaultValue = "256", description = "Image side in px (default: ${DEFAULT-VALUE}).")
     int imageSize;
 
-    @Option(names = "--batch", split = ",", paramLabel = "N[,N...]",
+    @Option(names = "--batch", split = ",", paramLabel = "N",
             description = "Images per step (default: 8; memory: 2,4, one fresh process each).")
     int[] batch;
 
