@@ -3,12 +3,92 @@ package dev.ditspark.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** {@code dit bench} prints real figures for each of its three measurements (the commands of docs/benchmarks.md). */
+/** {@code dit bench} prints real figures for each of its measurements (the commands of docs/benchmarks.md). */
 class BenchCommandTest {
+
+    @TempDir
+    Path dir;
+
+    /** A tiny DiT whose activations (256 tokens) outweigh its weights, as a run config. */
+    private String tinyConfig() throws Exception {
+        Path yaml = dir.resolve("tiny.yaml");
+        Files.writeString(yaml, """
+                model: {input_size: 32, patch_size: 2, hidden_size: 64, depth: 2, num_heads: 2, in_channels: 1, num_classes: 10}
+                data: {uri: unused}
+                checkpoint: {uri: unused}
+                """);
+        return yaml.toString();
+    }
+
+    private static Matcher result(String out, String benchCase) {
+        Matcher m = Pattern.compile("(?m)^result case=" + benchCase + " model=tiny\\.yaml batch=(\\d+) threads=1 (.*)"
+                + "steps=(\\d+) wall_s=([0-9.]+) cpu_s=([0-9.]+)$").matcher(out);
+        assertTrue(m.find(), out);
+        return m;
+    }
+
+    @Test
+    void stepTimesWholeTrainingStepsThroughTheTrainer() throws Exception {
+        DitRun r = DitRun.of("bench", "step", "--config", tinyConfig(), "--batch", "4", "--iterations", "3",
+                "--warmup", "1", "--threads", "1");
+        assertEquals(0, r.code(), r.all());
+        Matcher m = result(r.out(), "step");
+        assertEquals("4", m.group(1));
+        assertEquals("3", m.group(3)); // the warm-up step is not counted
+        assertTrue(Double.parseDouble(m.group(4)) > 0, r.all());
+    }
+
+    @Test
+    void fwdbwdAndSamplePrintPerStepTimes() throws Exception {
+        DitRun f = DitRun.of("bench", "fwdbwd", "--config", tinyConfig(), "--batch", "2", "--iterations", "2",
+                "--warmup", "0", "--threads", "1");
+        assertEquals(0, f.code(), f.all());
+        assertEquals("2", result(f.out(), "fwdbwd").group(3));
+        DitRun s = DitRun.of("bench", "sample", "--config", tinyConfig(), "--batch", "2", "--steps", "5",
+                "--warmup", "2", "--threads", "1");
+        assertEquals(0, s.code(), s.all());
+        Matcher m = result(s.out(), "sample");
+        assertEquals("ddpm=5 cfg=4.0 ", m.group(2));
+        assertEquals("3", m.group(3)); // 5 DDPM steps, 2 of them warm-up
+    }
+
+    @Test
+    void memoryMeasuresEachBatchInAFreshProcess() throws Exception {
+        DitRun r = DitRun.of("bench", "memory", "--config", tinyConfig(), "--batch", "1,9", "--threads", "1");
+        assertEquals(0, r.code(), r.all());
+        Matcher m = Pattern.compile("(?m)^result case=memory model=tiny\\.yaml batch=(\\d+) threads=1 init_mb=([0-9.]+) "
+                + "peak_mb=([0-9.]+)$").matcher(r.out());
+        double[] peak = new double[2];
+        for (int i = 0; i < 2; i++) {
+            assertTrue(m.find(), r.all());
+            assertEquals(i == 0 ? "1" : "9", m.group(1));
+            double init = Double.parseDouble(m.group(2));
+            peak[i] = Double.parseDouble(m.group(3));
+            // libtorch is loaded in the child; forward+backward only adds to the high-water mark
+            assertTrue(init > 50 && peak[i] >= init, r.all());
+        }
+        Matcher slope = Pattern.compile("(?m)^result case=memory-per-sample model=tiny\\.yaml threads=1 mb_per_sample=([-0-9.]+)$")
+                .matcher(r.out());
+        assertTrue(slope.find(), r.all());
+        // 8 more samples of 256 tokens x 2 blocks: several MB each (attention maps, MLP activations)
+        double perSample = Double.parseDouble(slope.group(1));
+        assertEquals((peak[1] - peak[0]) / 8, perSample, 0.1, r.all());
+        assertTrue(perSample > 1, r.all());
+    }
+
+    @Test
+    void badBatchIsNamed() throws Exception {
+        DitRun r = DitRun.of("bench", "memory", "--config", tinyConfig(), "--batch", "0");
+        assertEquals(2, r.code(), r.all());
+        assertTrue(r.err().contains("--batch: sizes must be positive, got 0"), r.all());
+    }
 
     @Test
     void modelPrintsThroughputForEachConfig() {
@@ -41,6 +121,6 @@ class BenchCommandTest {
     void anUnknownMeasurementIsNamed() {
         DitRun r = DitRun.of("bench", "gpu");
         assertEquals(2, r.code(), r.all());
-        assertTrue(r.err().contains("bench: model, allreduce or loader, got gpu"), r.all());
+        assertTrue(r.err().contains("bench: model, step, fwdbwd, sample, memory, allreduce or loader, got gpu"), r.all());
     }
 }

@@ -46,7 +46,24 @@ public final class ForwardBackwardBenchmark {
         }
     }
 
-    private static void step(DiT model, NDManager manager, int batch, boolean backward) {
+    /**
+     * Per-iteration wall and CPU times of forward + backward alone ({@code dit bench fwdbwd}, the side-by-side
+     * driver's "forward+backward" case; loss = mean(out²) as in tools/bench/torch_bench.py).
+     */
+    public static StepTimings trainTimings(DiTConfig cfg, int batch, int warmup, int iterations, Device device) {
+        try (NDManager manager = TorchEngine.newManager(device)) {
+            DiT model = new DiT(cfg);
+            model.initialize(manager, new SplittableRandom(0));
+            StepTimings.Clock clock = new StepTimings.Clock(warmup, iterations);
+            for (int i = 0; i < warmup + iterations; i++) {
+                step(model, manager, batch, true);
+                clock.mark();
+            }
+            return clock.timings();
+        }
+    }
+
+    static void step(DiT model, NDManager manager, int batch, boolean backward) {
         DiTConfig cfg = model.config();
         try (NDManager step = manager.newSubManager()) {
             NDArray x = step.randomNormal(new Shape(batch, cfg.inChannels(), cfg.inputSize(), cfg.inputSize()));

@@ -34,7 +34,35 @@ public final class TorchEngine {
     /** The PyTorch engine, loaded offline. */
     public static Engine engine() {
         configure();
-        return Engine.getEngine("PyTorch");
+        Engine e = Engine.getEngine("PyTorch");
+        checkThreadPolicy();
+        return e;
+    }
+
+    private static volatile boolean policyChecked;
+
+    /**
+     * Says once when libtorch's OpenMP runtime (GNU libgomp, bundled with libtorch) was loaded without
+     * {@code OMP_WAIT_POLICY}: its threads then spin at every barrier, and when another process shares a core a
+     * 2-thread step ran up to 40x slower here (docs/benchmarks.md, "Allocator and thread policy"). libgomp reads
+     * the variable once, when it loads, so it must be set where the JVM starts: bin/dit, spark.executorEnv, the
+     * pod templates and the image do.
+     */
+    private static void checkThreadPolicy() {
+        if (policyChecked) {
+            return;
+        }
+        synchronized (TorchEngine.class) {
+            if (!policyChecked) {
+                policyChecked = true;
+                if (System.getenv("OMP_WAIT_POLICY") == null) {
+                    org.apache.logging.log4j.LogManager.getLogger(TorchEngine.class).info(
+                            "OMP_WAIT_POLICY is not set: libtorch's OpenMP threads spin while they wait, which slows a "
+                            + "step many times over when other processes share the cores; bin/dit sets PASSIVE "
+                            + "(docs/benchmarks.md)");
+                }
+            }
+        }
     }
 
     /** A root manager on {@code device}; close it to free everything created under it. */
