@@ -406,16 +406,20 @@ class K8sManifestsTest {
     }
 
     /**
-     * The allocator setting (glibc keeps libtorch's freed blocks instead of returning and re-faulting them) reaches
-     * every JVM of a job the same way: spark-submit's executors (spark.executorEnv), the pod templates, the
-     * SparkApplications' pods, and the image itself.
+     * The allocator setting (glibc keeps libtorch's freed blocks instead of returning and re-faulting them) and the
+     * thread policy (OpenMP threads sleep at barriers: OMP_WAIT_POLICY=PASSIVE) reach every JVM of a job the same
+     * way: spark-submit's executors (spark.executorEnv), the pod templates, the SparkApplications' pods, and the
+     * image itself; bin/dit sets the same values for local runs.
      */
     @Test
-    void everyJvmGetsTheAllocatorSetting() throws IOException {
+    void everyJvmGetsTheAllocatorAndThreadSettings() throws IOException {
         String tunables = sparkDefaults().getProperty("spark.executorEnv.GLIBC_TUNABLES");
         assertNotNull(tunables, "spark.executorEnv.GLIBC_TUNABLES in conf/spark-defaults.conf");
         assertTrue(tunables.contains("glibc.malloc.mmap_threshold=") && tunables.contains("glibc.malloc.trim_threshold="),
                 tunables);
+        assertEquals("PASSIVE", sparkDefaults().getProperty("spark.executorEnv.OMP_WAIT_POLICY"),
+                "spark.executorEnv.OMP_WAIT_POLICY in conf/spark-defaults.conf");
+        Map<String, String> settings = Map.of("GLIBC_TUNABLES", tunables, "OMP_WAIT_POLICY", "PASSIVE");
         List<List<EnvVar>> envs = new ArrayList<>();
         envs.add(driverTemplate().getSpec().getContainers().get(0).getEnv());
         envs.add(executorTemplate().getSpec().getContainers().get(0).getEnv());
@@ -423,12 +427,18 @@ class K8sManifestsTest {
             envs.add(a.driver().env());
             envs.add(a.executor().env());
         });
-        for (List<EnvVar> env : envs) {
-            assertEquals(List.of(tunables), env.stream().filter(v -> v.getName().equals("GLIBC_TUNABLES"))
-                    .map(EnvVar::getValue).toList());
+        String dockerfile = text(k8s("Dockerfile"));
+        String binDit = text(RepoFiles.root().resolve("bin/dit"));
+        for (Map.Entry<String, String> e : settings.entrySet()) {
+            for (List<EnvVar> env : envs) {
+                assertEquals(List.of(e.getValue()), env.stream().filter(v -> v.getName().equals(e.getKey()))
+                        .map(EnvVar::getValue).toList(), e.getKey());
+            }
+            String assignment = e.getKey() + "=" + e.getValue();
+            assertTrue(dockerfile.contains(assignment + "\n") || dockerfile.contains(assignment + " "),
+                    "the image's ENV: " + assignment);
+            assertTrue(binDit.contains(e.getValue()), "bin/dit sets " + assignment);
         }
-        assertTrue(text(k8s("Dockerfile")).contains("GLIBC_TUNABLES=" + tunables + "\n")
-                || text(k8s("Dockerfile")).contains("GLIBC_TUNABLES=" + tunables + " "), "the image's ENV");
     }
 
     /** The README's troubleshooting says how to see which transports NCCL picked. */
