@@ -57,7 +57,13 @@ final class ConfigNumbers {
                 return ctxt.reportInputMismatch(this, "%s is out of range (at most %d)", p.getText(), max);
             }
             long l = v.longValueExact();
-            return type.cast(type == Integer.class ? Integer.valueOf((int) l) : Long.valueOf(l));
+            Number n; // not a ?: expression, which would unbox both arms to long
+            if (type == Integer.class) {
+                n = (int) l;
+            } else {
+                n = l;
+            }
+            return type.cast(n);
         }
     }
 
