@@ -73,8 +73,7 @@ public final class ConvertCommand implements Callable<Integer> {
             Checks.inputFile("--weights", source.weights());
             try (SafetensorsFile in = SafetensorsFile.open(source.weights())) {
                 if (model != null) {
-                    check(in, ModelOptions.matchLabelTable(ModelOptions.named(model, imageSize, 4, 1000), in,
-                            "--weights " + source.weights()));
+                    check(in, ModelOptions.matchLabelTable(ModelOptions.named(model, imageSize, 4, 1000), in));
                 }
                 Map<String, String> meta = new LinkedHashMap<>(in.metadata());
                 meta.putIfAbsent("format", "pt");

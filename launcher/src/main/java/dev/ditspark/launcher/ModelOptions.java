@@ -25,9 +25,10 @@ final class ModelOptions {
 
     /**
      * {@code config} matched to the label table of {@code weights}: num_classes rows is a model trained without
-     * label dropout (no null class), num_classes + 1 one with it; other counts name --num-classes.
+     * label dropout (no null class), num_classes + 1 one with it; other counts are left to the weight check,
+     * which names every mismatched key.
      */
-    static DiTConfig matchLabelTable(DiTConfig config, SafetensorsFile weights, String what) {
+    static DiTConfig matchLabelTable(DiTConfig config, SafetensorsFile weights) {
         if (!weights.contains(DiTConfig.LABEL_TABLE)) {
             return config; // the weight check names the missing key
         }
@@ -35,9 +36,7 @@ final class ModelOptions {
         try {
             return config.withLabelRows(rows);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(what + ": --num-classes " + config.numClasses() + " needs "
-                    + config.numClasses() + " or " + (config.numClasses() + 1) + " rows in " + DiTConfig.LABEL_TABLE
-                    + ", the file has " + rows, e);
+            return config; // another model altogether: the weight check names every key that differs
         }
     }
 }

@@ -128,7 +128,8 @@ public final class SampleCommand implements Callable<Integer> {
             DiTConfig cfg = loaded.model.config();
             long[] y = labels(cfg);
             if (s.cfgScale() != 1.0 && !cfg.hasNullClass()) {
-                throw new IllegalArgumentException((cfgScale != null ? "--cfg-scale" : "the run's sample.cfg_scale") + ": "
+                throw new IllegalArgumentException((cfgScale != null ? "--cfg-scale"
+                        : loaded.run != null ? "the run's sample.cfg_scale" : "--cfg-scale (default)") + ": "
                         + ClassifierFreeGuidance.noNullClassMessage(s.cfgScale()));
             }
             AutoencoderKL ae = null;
@@ -279,7 +280,7 @@ public final class SampleCommand implements Callable<Integer> {
         }
         DiTConfig named = ModelOptions.named(model, imageSize, 4, numClasses);
         try (SafetensorsFile f = SafetensorsFile.open(source.weights())) {
-            DiT dit = new DiT(ModelOptions.matchLabelTable(named, f, "--weights " + source.weights()));
+            DiT dit = new DiT(ModelOptions.matchLabelTable(named, f));
             StateDict.load(dit, f, manager);
             return new Loaded(dit, SampleSpec.defaults(), null, fileIdentity(source.weights()));
         }

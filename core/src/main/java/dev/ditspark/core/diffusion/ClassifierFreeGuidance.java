@@ -38,8 +38,8 @@ public final class ClassifierFreeGuidance {
      * class_dropout_prob = 0, so the unconditional half would use an embedding row that never trained.
      */
     public static String noNullClassMessage(double scale) {
-        return "cfg_scale " + scale + ": this model was trained without label dropout (model.class_dropout_prob = 0) "
-                + "and has no null class to guide against; sample it with --cfg-scale 1";
+        return "guidance scale " + scale + " needs a null class, but this model was trained without label dropout "
+                + "(model.class_dropout_prob = 0) and has none; sample it with --cfg-scale 1";
     }
 
     /** The reference's default: guide the first 3 ε channels. */

@@ -107,7 +107,7 @@ class DiTNoNullClassTest {
             model.initialize(m, new Random(0));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new ClassifierFreeGuidance(model, 4.0));
-            assertTrue(e.getMessage().contains("no null class") && e.getMessage().contains("--cfg-scale 1"), e.getMessage());
+            assertTrue(e.getMessage().contains("needs a null class") && e.getMessage().contains("--cfg-scale 1"), e.getMessage());
 
             ClassifierFreeGuidance none = new ClassifierFreeGuidance(model, 1.0);
             assertFalse(none.active());
