@@ -13,11 +13,7 @@ final class Checks {
 
     /** {@code path} is a readable regular file (a local one: a URI is refused, naming the option). */
     static Path inputFile(String option, Path path) {
-        String text = path.toString();
-        if (text.matches("^[A-Za-z][A-Za-z0-9+.-]+:/.*")) { // s3a://b/k arrives as s3a:/b/k through java.nio
-            throw new IllegalArgumentException(option + " " + text.replaceFirst("^([A-Za-z][A-Za-z0-9+.-]+):/+", "$1://")
-                    + ": this option takes a local file, not a URI; copy it here first");
-        }
+        notUri(option, path, "this option takes a local file, not a URI; copy it here first");
         if (!Files.exists(path)) {
             throw new IllegalArgumentException(option + " " + path + ": no such file");
         }
@@ -30,8 +26,21 @@ final class Checks {
         return path;
     }
 
+    /**
+     * A URI given to a java.nio Path option is refused by name: s3a://b/k arrives as s3a:/b/k, which would
+     * otherwise be read as (or silently created as) a local directory "s3a:".
+     */
+    private static void notUri(String option, Path path, String advice) {
+        String text = path.toString();
+        if (text.matches("^[A-Za-z][A-Za-z0-9+.-]+:/.*")) {
+            throw new IllegalArgumentException(option + " " + text.replaceFirst("^([A-Za-z][A-Za-z0-9+.-]+):/+", "$1://")
+                    + ": " + advice);
+        }
+    }
+
     /** {@code dir} is (now) a directory this process can create files in. */
     static Path outputDirectory(String option, Path dir) {
+        notUri(option, dir, "this option takes a local directory, not a URI");
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new IllegalArgumentException(option + " " + dir + ": is a file, expected a directory");
         }
@@ -47,6 +56,7 @@ final class Checks {
 
     /** {@code file} can be written: not a directory, and its directory exists (created) and is writable. */
     static Path outputFile(String option, Path file) {
+        notUri(option, file, "this option takes a local file, not a URI");
         if (Files.isDirectory(file)) {
             throw new IllegalArgumentException(option + " " + file + ": is a directory, expected a file name");
         }
