@@ -48,7 +48,7 @@ class EvalCommandTest {
         String out = Files.readString(log);
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("classifier: loaded runs/demo/classifier/" + FashionClassifier.CACHE_FILE), out);
-        assertFalse(out.contains("training"), out);
+        assertFalse(out.contains("classifier: training"), out);
         assertFalse(Files.exists(cwd.resolve("runs/classifier")), "no second classifier trained");
         assertTrue(out.contains("of 4 samples classified"), out);
     }

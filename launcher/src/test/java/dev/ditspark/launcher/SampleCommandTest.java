@@ -77,7 +77,8 @@ class SampleCommandTest {
         refused(sample(weights, "--out", "s3a://bucket/samples"),
                 "--out s3a://bucket/samples: this option takes a local directory, not a URI");
         assertFalse(Files.exists(Path.of("s3a:")), "no local directory made of a URI");
-        refused(sample(weights, "--model", "DiT-XS/8", "--out", out.toString()), "--model: unknown model 'DiT-XS/8', "
+        refused(DitRun.of("sample", "--weights", weights.toString(), "--model", "DiT-XS/8", "--out", out.toString()),
+                "--model: unknown model 'DiT-XS/8', "
                 + "expected one of DiT-S/2, DiT-S/4, DiT-S/8, DiT-B/2, DiT-B/4, DiT-B/8, DiT-L/2, DiT-L/4, DiT-L/8, "
                 + "DiT-XL/2, DiT-XL/4, DiT-XL/8");
         assertFalse(Files.exists(out.resolve("samples.npz")));

@@ -70,7 +70,7 @@ class SampleResumeTest {
 
     private static List<String> args(Path w, Path out) {
         return new ArrayList<>(List.of("sample", "--weights", w.toString(), "--model", "DiT-S/8", "--image-size", "64",
-                "--num-classes", "2", "--per-class", "4", "--batch", "1", "--steps", "150", "--seed", "7",
+                "--num-classes", "2", "--per-class", "2", "--batch", "1", "--steps", "30", "--seed", "7",
                 "--vae", vae.toString(), "--out", out.toString()));
     }
 
@@ -87,8 +87,10 @@ class SampleResumeTest {
     @Test
     void aKilledRunResumesFromItsChunksAndEndsIdenticalToAnUninterruptedOne() throws Exception {
         Path whole = dir.resolve("whole");
+        long t0 = System.nanoTime();
         DitRun a = DitRun.of(args(weights, whole).toArray(String[]::new));
         assertEquals(0, a.code(), a.all());
+        System.out.printf("uninterrupted run: %.1f s: %s%n", (System.nanoTime() - t0) / 1e9, a.out());
         assertFalse(Files.exists(whole.resolve("chunks")), "chunks are removed once samples.npz is written");
         // No terminal here: progress comes as periodic lines.
         assertTrue(a.out().contains("sample: 50% (") && a.out().contains("sample: 100% ("), a.out());
@@ -101,23 +103,25 @@ class SampleResumeTest {
         cmd.addAll(args(weights, cut));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("cut.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-        while (chunks(cut) < 2 && p.isAlive() && System.nanoTime() < deadline) {
+        while (chunks(cut) < 1 && p.isAlive() && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
         p.destroyForcibly(); // SIGKILL
         p.waitFor();
+        System.out.printf("killed after %.1f s%n", (System.nanoTime() - t0) / 1e9);
         long kept = chunks(cut);
-        assertTrue(kept >= 1 && kept < 8 && !Files.exists(cut.resolve("samples.npz")),
+        assertTrue(kept >= 1 && kept < 4 && !Files.exists(cut.resolve("samples.npz")),
                 kept + " chunks at the kill; " + Files.readString(dir.resolve("cut.log")));
 
         DitRun resumed = DitRun.of(args(weights, cut).toArray(String[]::new));
         assertEquals(0, resumed.code(), resumed.all());
+        System.out.printf("resumed at %.1f s: %s%n", (System.nanoTime() - t0) / 1e9, resumed.out());
         assertTrue(resumed.out().contains("chunks resumed from an earlier run"), resumed.out());
         assertArrayEquals(Files.readAllBytes(whole.resolve("samples.npz")), Files.readAllBytes(cut.resolve("samples.npz")));
         assertArrayEquals(Files.readAllBytes(whole.resolve("grid.png")), Files.readAllBytes(cut.resolve("grid.png")));
         SampleImages s = SampleImages.readNpz(cut.resolve("samples.npz"));
-        assertEquals(8, s.count());
-        assertArrayEquals(new long[] {0, 0, 0, 0, 1, 1, 1, 1}, s.labels().orElseThrow());
+        assertEquals(4, s.count());
+        assertArrayEquals(new long[] {0, 0, 1, 1}, s.labels().orElseThrow());
     }
 
     @Test
