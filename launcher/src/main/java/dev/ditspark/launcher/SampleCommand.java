@@ -155,31 +155,41 @@ public final class SampleCommand implements Callable<Integer> {
                 pw.flush();
             });
             SampleGenerator generator = new SampleGenerator(loaded.model, s);
+            int total = dev.ditspark.core.diffusion.GaussianDiffusion.linear(s.steps()).numTimesteps();
+            // Chunks a killed earlier run finished are reused; progress (and its time estimate) counts the rest.
             List<SampleImages> parts = new ArrayList<>();
             int reused = 0;
-            int total = dev.ditspark.core.diffusion.GaussianDiffusion.linear(s.steps()).numTimesteps();
-            try (Progress bar = Progress.start("sample", 0, (long) y.length * total, pw)) {
-                for (int start = 0; start < y.length; start += batch) {
-                    int n = Math.min(batch, y.length - start);
-                    Optional<SampleImages> done = chunks.read(start, n);
-                    SampleImages part;
-                    if (done.isPresent()) {
-                        part = done.get();
-                        reused++;
-                    } else {
-                        int first = start;
-                        try (NDManager scope = manager.newSubManager()) {
-                            NDArray x = generator.sampleRange(scope, y, start, n, seed,
-                                    (step, steps, t) -> bar.stepTo((long) first * steps + (long) step * n, null));
-                            part = (ae == null
-                                    ? SampleImages.fromPixels(x.toFloatArray(), n, cfg.inChannels(), cfg.inputSize(), cfg.inputSize())
-                                    : decode(ae, x, n, cfg))
-                                    .withLabels(Arrays.copyOfRange(y, start, start + n));
-                        }
-                        chunks.write(start, part);
+            long resumedSamples = 0;
+            for (int start = 0; start < y.length; start += batch) {
+                int n = Math.min(batch, y.length - start);
+                SampleImages done = chunks.read(start, n).orElse(null);
+                parts.add(done);
+                if (done != null) {
+                    reused++;
+                    resumedSamples += n;
+                }
+            }
+            try (Progress bar = Progress.start("sample", resumedSamples * total, (long) y.length * total, pw)) {
+                long finished = resumedSamples;
+                for (int k = 0, start = 0; start < y.length; k++, start += batch) {
+                    if (parts.get(k) != null) {
+                        continue;
                     }
-                    parts.add(part);
-                    bar.stepTo((long) (start + n) * total, null);
+                    int n = Math.min(batch, y.length - start);
+                    long before = finished;
+                    SampleImages part;
+                    try (NDManager scope = manager.newSubManager()) {
+                        NDArray x = generator.sampleRange(scope, y, start, n, seed,
+                                (step, steps, t) -> bar.stepTo(before * total + (long) step * n, null));
+                        part = (ae == null
+                                ? SampleImages.fromPixels(x.toFloatArray(), n, cfg.inChannels(), cfg.inputSize(), cfg.inputSize())
+                                : decode(ae, x, n, cfg))
+                                .withLabels(Arrays.copyOfRange(y, start, start + n));
+                    }
+                    chunks.write(start, part);
+                    parts.set(k, part);
+                    finished += n;
+                    bar.stepTo(finished * total, null);
                 }
             }
             SampleImages images = SampleImages.concat(parts);
@@ -239,7 +249,7 @@ public final class SampleCommand implements Callable<Integer> {
      */
     private String request(Loaded loaded, SampleSpec s, long[] y) throws IOException {
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("weights", loaded.identity);
+        r.put("weights", VaeCheck.safe(loaded.identity)); // a URI's credentials never reach a file
         r.put("model", loaded.model.config().toString());
         r.put("steps", s.steps());
         r.put("sampler", s.sampler());
