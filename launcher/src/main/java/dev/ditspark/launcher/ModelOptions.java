@@ -9,12 +9,17 @@ final class ModelOptions {
 
     /** A published DiT by its --model name; an unknown name lists the valid ones. */
     static DiTConfig named(String model, int imageSize, int inChannels, int numClasses) {
+        return named("--model", model, imageSize, inChannels, numClasses);
+    }
+
+    /** The same for a model name given by {@code option} (e.g. one of --models). */
+    static DiTConfig named(String option, String model, int imageSize, int inChannels, int numClasses) {
         try {
             return DiTConfig.named(model, imageSize, inChannels, numClasses);
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
             if (m.startsWith("name: ")) {
-                throw new IllegalArgumentException("--model: " + m.substring("name: ".length()), e);
+                throw new IllegalArgumentException(option + ": " + m.substring("name: ".length()), e);
             }
             if (m.startsWith("image_size: ")) {
                 throw new IllegalArgumentException("--image-size: " + m.substring("image_size: ".length()), e);
