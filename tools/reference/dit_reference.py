@@ -67,12 +67,15 @@ class TimestepEmbedder(nn.Module):
 
 
 class LabelEmbedder(nn.Module):
-    """Table of num_classes+1 rows; row num_classes is the null class (§1)."""
+    """Table of num_classes+1 rows, row num_classes the null class (§1), when labels are dropped in
+    training (dropout_prob > 0); num_classes rows otherwise, as the DiT release's models.py
+    (use_cfg_embedding = dropout_prob > 0)."""
 
     def __init__(self, num_classes, d, dropout_prob, fk):
         super().__init__()
         self.num_classes, self.dropout_prob = num_classes, dropout_prob
-        self.embedding_table = nn.Embedding(num_classes + 1, d, **fk)
+        use_cfg_embedding = dropout_prob > 0
+        self.embedding_table = nn.Embedding(num_classes + int(use_cfg_embedding), d, **fk)
 
     def forward(self, y, train, force_drop_ids=None):
         # As in the reference: a force-drop mask replaces the random draw entirely (and applies

@@ -141,7 +141,7 @@ public final class BenchCommand implements Callable<Integer> {
             configs.put(config.getFileName().toString(),
                     dev.ditspark.core.config.RunConfig.load(config, List.of()).model().toDiTConfig());
         } else {
-            models.forEach(name -> configs.put(name.trim(), DiTConfig.named(name.trim(), imageSize)));
+            models.forEach(name -> configs.put(name.trim(), ModelOptions.named("--models", name.trim(), imageSize, 4, 1000)));
         }
         return configs;
     }

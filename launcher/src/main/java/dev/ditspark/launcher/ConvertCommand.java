@@ -60,16 +60,20 @@ public final class ConvertCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         TensorDType target = parseDtype(dtype);
         PrintWriter pw = spec.commandLine().getOut();
+        Checks.outputFile("--out", out);
         if (source.fromCheckpoint()) {
             WeightsSource.RunCheckpoint c = source.checkpoint();
             try (SafetensorsFile in = c.open()) {
                 check(in, c.config().model().toDiTConfig());
-                write(in, target, Map.of("format", "pt", "source", c.describe(), "weights", c.raw() ? "model" : "ema"), pw);
+                // No path or URI in the metadata: it travels with the file (a checkout path, a bucket, credentials).
+                write(in, target, Map.of("format", "pt", "source", "dit-spark checkpoint",
+                        "step", Long.toString(c.step()), "weights", c.raw() ? "model" : "ema"), pw);
             }
         } else {
+            Checks.inputFile("--weights", source.weights());
             try (SafetensorsFile in = SafetensorsFile.open(source.weights())) {
                 if (model != null) {
-                    check(in, DiTConfig.named(model, imageSize));
+                    check(in, ModelOptions.matchLabelTable(ModelOptions.named(model, imageSize, 4, 1000), in));
                 }
                 Map<String, String> meta = new LinkedHashMap<>(in.metadata());
                 meta.putIfAbsent("format", "pt");

@@ -32,10 +32,12 @@ public final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--out", defaultValue = "runs/demo", description = "Run directory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--out", defaultValue = "runs/demo",
+            description = "Run directory, relative to the working directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--config", defaultValue = "conf/demo.yaml", description = "Demo configuration (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--config", paramLabel = "YAML",
+            description = "Demo configuration (default: conf/demo.yaml of the dit-spark checkout bin/dit runs from).")
     Path config;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config field (repeatable).")
@@ -55,6 +57,8 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter pw = spec.commandLine().getOut();
+        Path yaml = Checks.inputFile("--config", config != null ? config : defaultConfig());
+        Checks.outputDirectory("--out", out);
         Path data = out.resolve("data").toAbsolutePath();
         Path checkpoints = out.resolve("checkpoints").toAbsolutePath();
         if (!Files.exists(data.resolve("manifest.json"))) {
@@ -71,7 +75,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
         List<String> all = new ArrayList<>(List.of("data.uri=" + data.toUri(), "checkpoint.uri=" + checkpoints.toUri()));
         all.addAll(overrides);
-        RunConfig run = RunConfig.load(config, all);
+        RunConfig run = RunConfig.load(yaml, all);
         pw.println("[2/4] training (" + run.train().maxSteps() + " steps of " + run.train().globalBatch()
                 + " images; checkpoints in " + checkpoints + ")");
         pw.flush();
@@ -100,6 +104,14 @@ public final class DemoCommand implements Callable<Integer> {
         }
         return new CommandLine(new EvalCommand()).setOut(pw).setErr(spec.commandLine().getErr())
                 .execute(eval.toArray(String[]::new));
+    }
+
+    /**
+     * conf/demo.yaml of the checkout: under the dit.home that bin/dit passes (so the demo runs from any
+     * directory), else under the working directory.
+     */
+    static Path defaultConfig() {
+        return Path.of(System.getProperty("dit.home", ".")).resolve("conf/demo.yaml");
     }
 
     private static void deleteRecursively(Path dir) throws IOException {

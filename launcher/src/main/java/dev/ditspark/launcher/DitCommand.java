@@ -34,6 +34,19 @@ public final class DitCommand implements Runnable {
     /** Builds the command line with the project's error handling: a bad argument prints one line, not a trace. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new DitCommand());
+        // Every numeric option's range, checked before any command starts (OptionRules).
+        cl.setExecutionStrategy(parsed -> {
+            OptionRules.check(parsed);
+            return new CommandLine.RunLast().execute(parsed);
+        });
+        // A bad argument: one line naming the option and where the options are listed, not the whole usage.
+        cl.setParameterExceptionHandler((ex, args) -> {
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("dit: " + ex.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName()
+                    + " --help')");
+            cmd.getErr().flush();
+            return 2;
+        });
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             // Errors of the user's input or data carry a message naming the file, key or field: print that line
             // (DIT_DEBUG=1 adds the stack trace); anything else is a bug and keeps its trace.
@@ -49,13 +62,31 @@ public final class DitCommand implements Runnable {
                 throw e;
             }
             // Secrets.redact: a message may quote what the user typed, credentials included.
-            cmd.getErr().println("dit: " + Secrets.redact(e.getMessage()));
+            cmd.getErr().println("dit: " + Secrets.redact(message(e)));
             if (System.getenv("DIT_DEBUG") != null) {
                 e.printStackTrace(cmd.getErr());
             }
             return code;
         });
         return cl;
+    }
+
+    /**
+     * The line for an error: its message, with the reason spelled out for the JDK's file errors (whose message
+     * is the bare path).
+     */
+    static String message(Exception e) {
+        Throwable t = e instanceof java.io.UncheckedIOException u && u.getCause() != null ? u.getCause() : e;
+        if (t instanceof java.nio.file.FileSystemException f && f.getReason() == null && f.getFile() != null) {
+            String what = f instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+                    : f instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : f instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+                    : f instanceof java.nio.file.NotDirectoryException ? "not a directory"
+                    : f instanceof java.nio.file.DirectoryNotEmptyException ? "directory not empty"
+                    : "cannot be accessed";
+            return f.getFile() + (f.getOtherFile() != null ? " -> " + f.getOtherFile() : "") + ": " + what;
+        }
+        return e.getMessage();
     }
 
     public static void main(String[] args) {

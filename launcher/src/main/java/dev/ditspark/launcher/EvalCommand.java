@@ -8,6 +8,7 @@ import dev.ditspark.core.eval.FashionEvaluation;
 import dev.ditspark.core.sample.SampleImages;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -40,8 +41,9 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--labels", split = ",", description = "Requested class of each sample, if the .npz has no labels array.")
     List<Long> labels;
 
-    @Option(names = "--classifier", defaultValue = "runs/classifier/fashion-mnist-cnn.safetensors",
-            description = "Cached classifier weights; trained and written here if missing (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--classifier", paramLabel = "FILE", description = "Cached classifier weights; trained and written here if "
+            + "missing (default: runs/classifier/" + FashionClassifier.CACHE_FILE + ", or the demo's runs/demo/classifier/"
+            + FashionClassifier.CACHE_FILE + " when only that exists).")
     Path classifier;
 
     @Option(names = "--classifier-steps", defaultValue = "940",
@@ -54,6 +56,13 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter pw = spec.commandLine().getOut();
+        Checks.inputFile("--samples", samples);
+        Path cache = classifier != null ? classifier : FashionClassifier.cachedOrDefault(Path.of(""));
+        if (!Files.exists(cache)) {
+            Checks.outputFile("--classifier", cache); // it will be trained and written there: writable first
+        } else {
+            Checks.inputFile("--classifier", cache);
+        }
         SampleImages images = SampleImages.readNpz(samples);
         long[] y = labels != null ? labels.stream().mapToLong(Long::longValue).toArray()
                 : images.labels().orElseThrow(() -> new IllegalArgumentException("--samples " + samples
@@ -72,7 +81,7 @@ public final class EvalCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (NDManager manager = TorchEngine.newManager()) {
             FashionClassifier.Training training = new FashionClassifier.Training(classifierSteps, 128, 2e-3, 0);
-            FashionClassifier c = FashionClassifier.loadOrTrain(classifier, FashionMnist.installed(), training, manager,
+            FashionClassifier c = FashionClassifier.loadOrTrain(cache, FashionMnist.installed(), training, manager,
                     line -> {
                         pw.println("      " + line);
                         pw.flush();

@@ -41,7 +41,12 @@ public final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        Conditioning c = Conditioning.fromId(conditioning);
+        Conditioning c;
+        try {
+            c = Conditioning.fromId(conditioning);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--" + e.getMessage(), e);
+        }
         if (model == null) {
             out.println(String.format(Locale.ROOT, "%-9s %6s %14s %10s %7s %10s", "model", "px", "parameters",
                     "fwd GMACs", "tokens", "fp32 MiB"));
@@ -74,7 +79,7 @@ public final class InfoCommand implements Callable<Integer> {
     }
 
     private ModelSummary summary(String name, Conditioning c) {
-        return ModelSummary.of(DiTConfig.named(name, imageSize, inChannels, numClasses).withConditioning(c));
+        return ModelSummary.of(ModelOptions.named(name, imageSize, inChannels, numClasses).withConditioning(c));
     }
 
     private static String line(String key, String value) {

@@ -7,7 +7,6 @@ import dev.ditspark.dataprep.PrepareOptions;
 import dev.ditspark.dataprep.PrepareReport;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -40,10 +39,10 @@ public final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--image-size", defaultValue = "256", description = "Crop size: 256 or 512 for DiT (default: ${DEFAULT-VALUE}).")
     int imageSize;
 
-    @Option(names = "--vae", required = true, paramLabel = "FILE",
-            description = "diffusers AutoencoderKL weights (.safetensors), e.g. stabilityai/sd-vae-ft-ema's; a tiny test VAE "
-                    + "carries its shape in the metadata key 'vae_config'.")
-    Path vae;
+    @Option(names = "--vae", required = true, paramLabel = "FILE|URI",
+            description = "diffusers AutoencoderKL weights (.safetensors), e.g. stabilityai/sd-vae-ft-ema's: a local file or "
+                    + "a Hadoop URI (hdfs://, s3a://); a tiny test VAE carries its shape in the metadata key 'vae_config'.")
+    String vae;
 
     @Option(names = "--encoder-name", description = "The manifest's encoder name (default: the VAE file name).")
     String encoderName;
@@ -66,17 +65,18 @@ public final class PrepareCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Secrets.requireNoCredentials("--input", input);
         Secrets.requireNoCredentials("--output", output);
-        Secrets.requireNoCredentials("--vae", vae.toString());
-        if (!Files.isRegularFile(vae)) {
-            throw new IllegalArgumentException("--vae " + vae + ": no such file");
-        }
+        Secrets.requireNoCredentials("--vae", vae);
+        // A URI stays a string (a java.nio Path would turn s3a://bucket/k into s3a:/bucket/k); PrepareJob fetches it.
+        String vaeLocation = hasScheme(vae) && !vae.startsWith("file:") ? vae
+                : Checks.inputFile("--vae", vae.startsWith("file:") ? Path.of(java.net.URI.create(vae)) : Path.of(vae))
+                        .toAbsolutePath().toString();
         LatentDType type;
         try {
             type = LatentDType.fromId(dtype);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--dtype: " + e.getMessage(), e);
         }
-        PrepareOptions o = new PrepareOptions(uri(input), uri(output), imageSize, vae.toAbsolutePath().toString(),
+        PrepareOptions o = new PrepareOptions(uri(input), uri(output), imageSize, vaeLocation,
                 encoderName, type, imagesPerShard, batch);
         SparkConf conf = new SparkConf().setMaster(master).setAppName("dit prepare").set("spark.ui.enabled", "false");
         PrepareReport r;
@@ -93,7 +93,11 @@ public final class PrepareCommand implements Callable<Integer> {
 
     /** A local path as an absolute file URI; anything with a scheme unchanged. */
     static String uri(String location) {
-        return location.matches("^[A-Za-z][A-Za-z0-9+.-]*:/.*") ? location
-                : Path.of(location).toAbsolutePath().toUri().toString();
+        return hasScheme(location) ? location : Path.of(location).toAbsolutePath().toUri().toString();
+    }
+
+    /** Whether {@code location} is a URI (scheme:/...) rather than a local path. */
+    static boolean hasScheme(String location) {
+        return location.matches("^[A-Za-z][A-Za-z0-9+.-]*:/.*");
     }
 }

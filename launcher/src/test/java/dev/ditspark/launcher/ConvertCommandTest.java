@@ -89,6 +89,36 @@ class ConvertCommandTest {
     }
 
     @Test
+    void theExportIsReadableByOthersAndItsMetadataHoldsNoPath() throws Exception {
+        // Issue 10 item 16: mode 0600 (a temp file's) and the absolute checkout path in the metadata.
+        Path out = dir.resolve("shared/ema.safetensors");
+        DitRun exported = DitRun.of("convert", "--checkpoint", ckpt, "--out", out.toString());
+        assertEquals(0, exported.code(), exported.all());
+        Path reference = Files.createFile(dir.resolve("shared/umask-reference")); // what the umask gives a new file
+        assertEquals(Files.getPosixFilePermissions(reference), Files.getPosixFilePermissions(out));
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            for (var e : f.metadata().entrySet()) {
+                assertTrue(!e.getValue().contains(dir.toString()) && !e.getValue().contains("file:"), e.toString());
+            }
+            assertEquals("2", f.metadata().get("step"));
+        }
+        try (var files = Files.list(dir.resolve("shared"))) {
+            assertEquals(2, files.count(), "no temporary left behind");
+        }
+    }
+
+    @Test
+    void anOutputThatCannotBeWrittenIsRefusedBeforeReading() throws Exception {
+        Path d = Files.createDirectories(dir.resolve("a-dir"));
+        DitRun r = DitRun.of("convert", "--checkpoint", ckpt, "--out", d.toString());
+        assertEquals(2, r.code(), r.all());
+        assertEquals("dit: --out " + d + ": is a directory, expected a file name", r.err().strip());
+        Path missing = dir.resolve("nope.safetensors");
+        DitRun w = DitRun.of("convert", "--weights", missing.toString(), "--out", dir.resolve("x.safetensors").toString());
+        assertEquals("dit: --weights " + missing + ": no such file", w.err().strip());
+    }
+
+    @Test
     void aBadDtypeIsNamed() {
         DitRun bad = DitRun.of("convert", "--checkpoint", ckpt, "--dtype", "int8", "--out", dir.resolve("x").toString());
         assertEquals(2, bad.code(), bad.all());

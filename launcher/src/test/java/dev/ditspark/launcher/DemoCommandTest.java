@@ -36,7 +36,10 @@ class DemoCommandTest {
         CommandLine cl = DitCommand.commandLine();
         cl.setOut(new PrintWriter(text));
         cl.setErr(new PrintWriter(err));
-        int code = cl.execute("demo", "--out", out.toString(), "--config", Path.of("../conf/demo.yaml").toString(),
+        // No --config: conf/demo.yaml is found under dit.home (bin/dit passes it; surefire sets it to the checkout),
+        // though the working directory here (launcher/) is not the repository root (issue 10 item 16).
+        assertTrue(!Files.exists(Path.of("conf/demo.yaml")));
+        int code = cl.execute("demo", "--out", out.toString(),
                 "--set", "train.max_steps=20", "--set", "checkpoint.every=20", "--set", "sample.steps=ddim10",
                 "--per-class", "4", "--grid-per-class", "2", "--classifier-steps", "60");
         String printed = text.toString();

@@ -34,6 +34,6 @@ class InfoCommandTest {
     void unknownModelIsOneClearLine() {
         DitRun r = DitRun.of("info", "--model", "DiT-Q/2");
         assertEquals(2, r.code());
-        assertTrue(r.err().startsWith("dit: model: unknown name 'DiT-Q/2'"), r.err());
+        assertTrue(r.err().startsWith("dit: --model: unknown model 'DiT-Q/2', expected one of DiT-S/2, "), r.err());
     }
 }

@@ -27,7 +27,8 @@ public record RunConfig(ModelSpec model, DataSpec data, TrainSpec train, Checkpo
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .registerModule(ConfigNumbers.module()); // whole-number fields refuse 8.5 rather than truncate it
 
     public RunConfig {
         ConfigException.require(model != null, "model", "section is missing");

@@ -181,8 +181,8 @@ public record DatasetManifest(
     }
 
     /**
-     * Reads {@code <datasetUri>/manifest.json}; fails with "no manifest.json" when the dataset was never
-     * finished (or is still being written).
+     * Reads {@code <datasetUri>/manifest.json}; fails with "does not exist" when there is no such directory and
+     * "no manifest.json" when the dataset was never finished (or is still being written).
      */
     public static DatasetManifest read(String datasetUri, Configuration conf) throws IOException {
         Path file = new Path(new Path(datasetUri), FILE_NAME);
@@ -191,6 +191,9 @@ public record DatasetManifest(
         try (InputStream in = fs.open(file)) {
             bytes = in.readAllBytes();
         } catch (FileNotFoundException e) {
+            if (!fs.exists(file.getParent())) {
+                throw new DatasetFormatException(datasetUri, "does not exist (no such dataset directory)", e);
+            }
             throw new DatasetFormatException(datasetUri,
                     "no manifest.json, the dataset is incomplete or still being written", e);
         }

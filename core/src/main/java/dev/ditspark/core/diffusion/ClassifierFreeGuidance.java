@@ -10,7 +10,11 @@ import java.util.Arrays;
  * Sampling a DiT with classifier-free guidance (DIT_SPEC.md §1 guided forward): the batch is [z; z] with
  * labels [y; null], each step calls {@link DiT#forwardWithCfg} (which guides the first 3 ε channels by
  * default, all C with {@code allChannels}), and the result is the first half. As the reference's sample
- * script, guidance is used only for a scale above 1; otherwise the plain forward on (z, y).
+ * script, guidance is used only for a scale above 1; otherwise the plain forward on (z, y) (no unconditional
+ * half). A model without a null class (class_dropout_prob = 0) accepts only scale 1.
+ *
+ * @throws IllegalArgumentException from the constructor: a non-finite scale, or a scale other than 1 on a model
+ *     without a null class
  */
 public final class ClassifierFreeGuidance {
     private final DiT model;
@@ -21,9 +25,21 @@ public final class ClassifierFreeGuidance {
         if (!Double.isFinite(scale)) {
             throw new IllegalArgumentException("cfg_scale: must be finite, got " + scale);
         }
+        if (scale != 1.0 && !model.config().hasNullClass()) {
+            throw new IllegalArgumentException(noNullClassMessage(scale));
+        }
         this.model = model;
         this.scale = scale;
         this.allChannels = allChannels;
+    }
+
+    /**
+     * The refusal for a guidance scale other than 1 on a model without a null class: it was trained with
+     * class_dropout_prob = 0, so the unconditional half would use an embedding row that never trained.
+     */
+    public static String noNullClassMessage(double scale) {
+        return "guidance scale " + scale + " needs a null class, but this model was trained without label dropout "
+                + "(model.class_dropout_prob = 0) and has none; sample it with --cfg-scale 1";
     }
 
     /** The reference's default: guide the first 3 ε channels. */

@@ -19,7 +19,7 @@ import dev.ditspark.core.weights.TensorDType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -192,6 +192,20 @@ public final class FashionClassifier extends Module {
      * The classifier cached at {@code file}, or, when it is missing, one trained on Fashion-MNIST's training
      * split from {@code source} and written there (atomically, so an interrupted run trains again).
      */
+    /** The cache file name, in {@code runs/classifier/} for dit eval and in the demo's run directory. */
+    public static final String CACHE_FILE = "fashion-mnist-cnn.safetensors";
+
+    /**
+     * Where {@code dit eval} looks for a cached classifier when none is named, relative to {@code base} (the
+     * working directory): its own cache {@code runs/classifier/}, then the demo's ({@code runs/demo/classifier/});
+     * the first that exists, else the first (where a newly trained one is written).
+     */
+    public static Path cachedOrDefault(Path base) {
+        List<Path> candidates = List.of(base.resolve("runs/classifier").resolve(CACHE_FILE),
+                base.resolve("runs/demo/classifier").resolve(CACHE_FILE));
+        return candidates.stream().filter(Files::isRegularFile).findFirst().orElse(candidates.get(0));
+    }
+
     public static FashionClassifier loadOrTrain(Path file, FashionMnist source, Training t, NDManager manager,
             Consumer<String> log) throws IOException {
         FashionClassifier model = new FashionClassifier();
@@ -205,17 +219,11 @@ public final class FashionClassifier extends Module {
         log.accept(String.format(Locale.ROOT, "classifier: training on Fashion-MNIST train (%d steps of %d images)",
                 t.steps(), t.batch()));
         model = train(source.readImages(FashionMnist.Split.TRAIN, Integer.MAX_VALUE), t, manager, log);
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".classifier", ".tmp");
-        try {
-            StateDict.write(model, tmp, TensorDType.F32, Map.of("format", "pt", "model", "fashion-mnist-cnn",
-                    "steps", Integer.toString(t.steps()), "batch", Integer.toString(t.batch()),
-                    "lr", Double.toString(t.lr()), "seed", Long.toString(t.seed())));
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        // StateDict.write renames a complete temporary into place (with the umask's mode, 0644 usually).
+        StateDict.write(model, file, TensorDType.F32, Map.of("format", "pt", "model", "fashion-mnist-cnn",
+                "steps", Integer.toString(t.steps()), "batch", Integer.toString(t.batch()),
+                "lr", Double.toString(t.lr()), "seed", Long.toString(t.seed())));
         log.accept("classifier: saved " + file);
         return model;
     }

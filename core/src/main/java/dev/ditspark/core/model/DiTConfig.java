@@ -75,10 +75,15 @@ public record DiTConfig(
         return named(name, imageSize, 4, 1000);
     }
 
+    /**
+     * A published configuration at {@code imageSize} pixels (latent side imageSize / 8).
+     *
+     * @throws IllegalArgumentException "name: unknown model …" listing the valid names, or "image_size: …"
+     */
     public static DiTConfig named(String name, int imageSize, int inChannels, int numClasses) {
         Matcher m = NAME.matcher(name == null ? "" : name.trim());
         if (!m.matches()) {
-            throw new IllegalArgumentException("model: unknown name '" + name + "', expected one of "
+            throw new IllegalArgumentException("name: unknown model '" + name + "', expected one of "
                     + String.join(", ", publishedNames()));
         }
         require(imageSize % VAE_DOWNSAMPLE == 0, "image_size",
@@ -112,8 +117,51 @@ public record DiTConfig(
         return (int) (hiddenSize * mlpRatio);
     }
 
-    /** Index of the "null" class used for classifier-free guidance. */
+    /**
+     * Whether the model has a "null" class to guide against: only when it was trained with label dropout
+     * (class_dropout_prob > 0), as the reference's {@code LabelEmbedder} ({@code use_cfg_embedding}).
+     */
+    public boolean hasNullClass() {
+        return classDropoutProb > 0;
+    }
+
+    /** Rows of the label embedding table: num_classes, + 1 for the null class when {@link #hasNullClass()}. */
+    public int labelRows() {
+        return numClasses + (hasNullClass() ? 1 : 0);
+    }
+
+    /**
+     * Index of the "null" class used for classifier-free guidance and label dropout (= num_classes). A model
+     * without label dropout has no such row ({@link #hasNullClass()}); the index is then never embedded.
+     */
     public int nullClass() {
         return numClasses;
+    }
+
+    /** The label table's key, as the reference's {@code state_dict} names it. */
+    public static final String LABEL_TABLE = "y_embedder.embedding_table.weight";
+
+    /**
+     * This shape matched to weights whose label table has {@code rows} rows: num_classes rows is a model trained
+     * without label dropout (class_dropout_prob 0, no null class), num_classes + 1 one with it (this config's
+     * class_dropout_prob when above 0, else the reference's 0.1).
+     *
+     * @throws IllegalArgumentException rows is neither, naming the key and both expected counts
+     */
+    public DiTConfig withLabelRows(long rows) {
+        if (rows == numClasses) {
+            return withClassDropoutProb(0);
+        }
+        if (rows == numClasses + 1L) {
+            return hasNullClass() ? this : withClassDropoutProb(0.1);
+        }
+        throw new IllegalArgumentException("num_classes: " + numClasses + " classes need " + numClasses + " rows (no null "
+                + "class) or " + (numClasses + 1) + " (with the null class) in " + LABEL_TABLE + ", the weights have " + rows);
+    }
+
+    /** This shape with another class_dropout_prob (e.g. 0 for weights whose table has no null row). */
+    public DiTConfig withClassDropoutProb(double p) {
+        return new DiTConfig(inputSize, patchSize, inChannels, hiddenSize, depth, numHeads, mlpRatio, p, numClasses,
+                learnSigma, conditioning);
     }
 }

@@ -85,6 +85,40 @@ public final class SampleImages {
         return new SampleImages(pixels, count, height, width, classLabels.clone());
     }
 
+    /**
+     * The samples of {@code parts} one after another, with their labels when every part has them.
+     *
+     * @throws IllegalArgumentException parts of different image sizes, or no parts
+     */
+    public static SampleImages concat(java.util.List<SampleImages> parts) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("no samples to join");
+        }
+        SampleImages first = parts.get(0);
+        int n = 0;
+        boolean labelled = true;
+        for (SampleImages p : parts) {
+            if (p.height != first.height || p.width != first.width) {
+                throw new IllegalArgumentException("samples of " + p.height + "x" + p.width + " and " + first.height
+                        + "x" + first.width + " cannot be joined");
+            }
+            n += p.count;
+            labelled &= p.labels != null;
+        }
+        int size = first.height * first.width * 3;
+        byte[] out = new byte[Math.multiplyExact(n, size)];
+        long[] l = labelled ? new long[n] : null;
+        int at = 0;
+        for (SampleImages p : parts) {
+            System.arraycopy(p.pixels, 0, out, at * size, p.count * size);
+            if (l != null) {
+                System.arraycopy(p.labels, 0, l, at, p.count);
+            }
+            at += p.count;
+        }
+        return new SampleImages(out, n, first.height, first.width, l);
+    }
+
     /** The samples at {@code indices}, in that order (with their labels, if recorded). */
     public SampleImages subset(int[] indices) {
         int size = height * width * 3;
@@ -139,26 +173,53 @@ public final class SampleImages {
                 }
             }
         }
-        if (png.getParent() != null) {
-            Files.createDirectories(png.getParent());
-        }
-        if (!ImageIO.write(img, "png", png.toFile())) {
-            throw new IOException("no PNG writer available");
+        writeAtomically(png, out -> {
+            if (!ImageIO.write(img, "png", out)) {
+                throw new IOException("no PNG writer available");
+            }
+        });
+    }
+
+    /** Writes the bytes of one output file. */
+    @FunctionalInterface
+    interface Body {
+        void write(OutputStream out) throws IOException;
+    }
+
+    /**
+     * Writes {@code file} under a temporary name next to it and renames it into place, so a reader (or a resumed
+     * run) sees the whole file or none. The file gets the process's umask (0644 usually), not a temp file's 0600.
+     */
+    static void writeAtomically(Path file, Body body) throws IOException {
+        Path absolute = file.toAbsolutePath();
+        Files.createDirectories(absolute.getParent());
+        Path tmp = absolute.resolveSibling(absolute.getFileName() + "." + ProcessHandle.current().pid() + "."
+                + System.nanoTime() + ".tmp");
+        try {
+            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE), 1 << 16)) {
+                body.write(out);
+            }
+            Files.move(tmp, absolute, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 
     /** {@code arr_0}: (N, H, W, 3) uint8 in NumPy's .npy v1.0 format inside a zip, as numpy.savez writes it. */
     public void writeNpz(Path npz) throws IOException {
-        if (npz.getParent() != null) {
-            Files.createDirectories(npz.getParent());
-        }
-        try (OutputStream file = Files.newOutputStream(npz); ZipOutputStream zip = new ZipOutputStream(file)) {
-            zip.putNextEntry(new ZipEntry("arr_0.npy"));
+        writeAtomically(npz, this::writeNpzTo);
+    }
+
+    private void writeNpzTo(OutputStream file) throws IOException {
+        try (ZipOutputStream zip = new ZipOutputStream(file)) {
+            zip.putNextEntry(entry("arr_0.npy"));
             zip.write(npyHeader(new long[] {count, height, width, 3}, "|u1"));
             zip.write(pixels);
             zip.closeEntry();
             if (labels != null) {
-                zip.putNextEntry(new ZipEntry(LABELS + ".npy"));
+                zip.putNextEntry(entry(LABELS + ".npy"));
                 zip.write(npyHeader(new long[] {count}, "<i8"));
                 ByteBuffer b = ByteBuffer.allocate(8 * count).order(ByteOrder.LITTLE_ENDIAN);
                 b.asLongBuffer().put(labels);
@@ -166,6 +227,13 @@ public final class SampleImages {
                 zip.closeEntry();
             }
         }
+    }
+
+    /** A zip entry with a fixed time, so the same samples give the same .npz bytes (a resumed run's included). */
+    private static ZipEntry entry(String name) {
+        ZipEntry e = new ZipEntry(name);
+        e.setTimeLocal(java.time.LocalDateTime.of(1980, 1, 1, 0, 0));
+        return e;
     }
 
     /**

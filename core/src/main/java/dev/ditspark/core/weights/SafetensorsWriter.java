@@ -169,9 +169,13 @@ public final class SafetensorsWriter {
      */
     public void write(Path path) throws IOException {
         Path absolute = path.toAbsolutePath();
-        Path tmp = Files.createTempFile(absolute.getParent(), absolute.getFileName() + ".", ".tmp");
+        // A named temporary created with the process's umask (0644 usually): Files.createTempFile would make the
+        // final file 0600, unreadable to the other users of an exported model.
+        Path tmp = absolute.resolveSibling(absolute.getFileName() + "." + ProcessHandle.current().pid() + "."
+                + System.nanoTime() + ".tmp");
         try {
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE), 1 << 16)) {
                 write(out);
             }
             try {

@@ -103,6 +103,38 @@ class RunConfigTest {
                 () -> RunConfig.load(f, List.of("collective.allreduce_dtype=int8")));
     }
 
+    @Test
+    void wholeNumberFieldsRefuseFractionsAndNameTheField() throws Exception {
+        Path f = yaml("model: {name: DiT-S/2}\ndata: {uri: x}\ncheckpoint: {uri: y}\n");
+        // Issue 10 item 14: 8.5 was truncated to 8.
+        assertMessage("train.global_batch: must be a whole number, got 8.5",
+                () -> RunConfig.load(f, List.of("train.global_batch=8.5")));
+        assertMessage("train.max_steps: must be a whole number, got 2.5", () -> RunConfig.load(f, List.of("train.max_steps=2.5")));
+        assertMessage("checkpoint.every: must be a whole number, got 0.5", () -> RunConfig.load(f, List.of("checkpoint.every=0.5")));
+        assertMessage("model.num_classes: must be a whole number, got 10.25",
+                () -> RunConfig.load(f, List.of("model.num_classes=10.25")));
+        assertMessage("collective.bucket_mb: must be a whole number, got 'big'",
+                () -> RunConfig.load(f, List.of("collective.bucket_mb=big")));
+        assertMessage("train.global_batch: 3000000000 is out of range",
+                () -> RunConfig.load(f, List.of("train.global_batch=3000000000")));
+        assertMessage("train.lr: must be a number, got 'fast'", () -> RunConfig.load(f, List.of("train.lr=fast")));
+        assertMessage("train.global_batch: must be a whole number, got 8.5",
+                () -> RunConfig.load(yaml("model: {name: DiT-S/2}\ndata: {uri: x}\ncheckpoint: {uri: y}\n"
+                        + "train: {global_batch: 8.5}\n"), List.of()));
+        // An integral value written as a float is that integer; 1e-4 written without a dot is still a number.
+        RunConfig c = RunConfig.load(f, List.of("train.max_steps=4.0e5", "train.global_batch=16.0", "train.lr=1e-4"));
+        assertEquals(400_000L, c.train().maxSteps());
+        assertEquals(16, c.train().globalBatch());
+        assertEquals(1e-4, c.train().lr());
+    }
+
+    @Test
+    void aModelNameTypoIsReportedAsModelNameWithTheValidNames() throws Exception {
+        Path f = yaml("model: {name: DiT-S/2}\ndata: {uri: x}\ncheckpoint: {uri: y}\n");
+        assertMessage("model.name: unknown model 'DiT-XS/2', expected one of DiT-S/2, DiT-S/4, DiT-S/8, DiT-B/2,",
+                () -> RunConfig.load(f, List.of("model.name=DiT-XS/2")));
+    }
+
     private static void assertMessage(String prefix, org.junit.jupiter.api.function.Executable e) {
         ConfigException ex = assertThrows(ConfigException.class, e);
         assertTrue(ex.getMessage().startsWith(prefix), "expected '" + prefix + "...' but was: " + ex.getMessage());

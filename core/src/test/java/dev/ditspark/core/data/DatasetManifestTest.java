@@ -87,6 +87,15 @@ class DatasetManifestTest {
     }
 
     @Test
+    void aDatasetDirectoryThatDoesNotExistIsSaidToNotExist() {
+        // Issue 10 item 14: a typo in data.uri was reported as "incomplete or still being written".
+        String uri = dir.resolve("no-such-dataset").toUri().toString();
+        var e = assertThrows(DatasetFormatException.class, () -> DatasetManifest.read(uri, new Configuration()));
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+        assertTrue(!e.getMessage().contains("incomplete"), e.getMessage());
+    }
+
+    @Test
     void commitRefusesShardsThatDoNotExistAndWritesNoTemporaryLeftovers() throws Exception {
         String uri = dir.toUri().toString();
         var e = assertThrows(DatasetFormatException.class, () -> sample().commit(uri, new Configuration()));

@@ -67,7 +67,7 @@ class DiTSizesTest {
     @Test
     void badConfigsNameTheField() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DiTConfig.named("DiT-M/2", 256));
-        assertTrue(e.getMessage().startsWith("model:"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("name: unknown model 'DiT-M/2', expected one of DiT-S/2"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> DiTConfig.named("DiT-XL/2", 260));
         assertTrue(e.getMessage().startsWith("image_size:"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,

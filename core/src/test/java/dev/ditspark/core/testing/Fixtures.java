@@ -46,7 +46,8 @@ public final class Fixtures {
     public static DiTConfig config(SafetensorsFile file, String key) throws IOException {
         JsonNode c = json(file.metadata().get(key));
         return new DiTConfig(c.get("input_size").asInt(), c.get("patch_size").asInt(), c.get("in_channels").asInt(),
-                c.get("hidden_size").asInt(), c.get("depth").asInt(), c.get("num_heads").asInt(), 4.0, 0.1,
+                c.get("hidden_size").asInt(), c.get("depth").asInt(), c.get("num_heads").asInt(), 4.0,
+                c.has("class_dropout_prob") ? c.get("class_dropout_prob").asDouble() : 0.1,
                 c.get("num_classes").asInt(), c.get("learn_sigma").asBoolean(),
                 Conditioning.fromId(c.get("conditioning").asText()));
     }

@@ -1,0 +1,56 @@
+package dev.ditspark.core.sample;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.ditspark.core.diffusion.NoiseSource;
+import java.util.SplittableRandom;
+
+/**
+ * The sampler's N(0, I) draws for samples {@code first .. first + n - 1} of a request, where sample i draws
+ * every value (x_T and each step's noise) from its own stream, a function of (seed, i) only. So the samples do
+ * not depend on how a request is cut into chunks: a resumed run, or one with another {@code --batch}, draws the
+ * same noise for sample i.
+ *
+ * <p>Shapes: {@code next} takes (n, …) or, for a guided batch [z; z], (2n, …); rows n..2n-1 then repeat rows
+ * 0..n-1 (the guided forward reads only the first half of its batch, DIT_SPEC §1, so those rows never reach
+ * the output and need no draws of their own).
+ */
+public final class PerSampleNoise implements NoiseSource {
+    private static final long GOLDEN_GAMMA = 0x9E3779B97F4A7C15L;
+    private final SplittableRandom[] streams;
+
+    /** Streams for samples first .. first + n - 1 of the request seeded {@code seed}. */
+    public PerSampleNoise(long seed, long first, int n) {
+        streams = new SplittableRandom[n];
+        for (int k = 0; k < n; k++) {
+            streams[k] = stream(seed, first + k);
+        }
+    }
+
+    /** The stream of sample {@code index}: a SplittableRandom seeded from a well-mixed (seed, index). */
+    static SplittableRandom stream(long seed, long index) {
+        return new SplittableRandom(new SplittableRandom(seed + GOLDEN_GAMMA * index).nextLong());
+    }
+
+    @Override
+    public NDArray next(NDManager manager, Shape shape) {
+        int n = streams.length;
+        long rows = shape.get(0);
+        if (rows != n && rows != 2L * n) {
+            throw new IllegalArgumentException("noise for " + n + " samples asked for a batch of " + rows);
+        }
+        int per = Math.toIntExact(shape.size() / rows);
+        float[] values = new float[Math.toIntExact(shape.size())];
+        for (int k = 0; k < n; k++) {
+            SplittableRandom r = streams[k];
+            for (int j = 0; j < per; j++) {
+                values[k * per + j] = (float) r.nextGaussian();
+            }
+        }
+        if (rows == 2L * n) {
+            System.arraycopy(values, 0, values, n * per, n * per);
+        }
+        return manager.create(values, shape);
+    }
+}

@@ -1,0 +1,58 @@
+package dev.ditspark.launcher;
+
+import dev.ditspark.core.data.DatasetManifest;
+import dev.ditspark.core.vae.VaeConfig;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * {@code dit sample --vae} against the dataset the model was trained on: that dataset's manifest records the VAE
+ * that encoded it (its name, latent channels, downsampling and scale factor). A VAE that differs in scale factor,
+ * channels or downsampling decodes wrong images, so it is refused; one with another file name but the same
+ * numbers gets a warning. When the manifest cannot be read (the dataset moved, no credentials here) one warning
+ * says the check was skipped.
+ */
+final class VaeCheck {
+    private VaeCheck() { }
+
+    static void againstTrainingData(Path vae, VaeConfig c, String dataUri, PrintWriter err) {
+        String where = safe(dataUri) + "/" + DatasetManifest.FILE_NAME;
+        DatasetManifest m;
+        try {
+            m = DatasetManifest.read(dataUri, new Configuration());
+        } catch (Exception e) {
+            err.println("dit: warning: --vae is not checked against the training data: cannot read " + where + " ("
+                    + safe(String.valueOf(e.getMessage())) + ")");
+            err.flush();
+            return;
+        }
+        String trained = "the VAE the model's training data was encoded with ('" + m.encoder() + "' in " + where + ")";
+        if (m.isPixels()) {
+            throw new IllegalArgumentException("--vae " + vae + ": the model was trained on pixels (" + where
+                    + " has encoder '" + DatasetManifest.NO_ENCODER + "'); sample it without --vae");
+        }
+        if (Math.abs(c.scalingFactor() - m.scaleFactor()) > 1e-6 * Math.abs(m.scaleFactor())) {
+            throw new IllegalArgumentException("--vae " + vae + ": scale factor " + c.scalingFactor() + " differs from "
+                    + m.scaleFactor() + " of " + trained + "; decode with that VAE");
+        }
+        if (c.latentChannels() != m.channels()) {
+            throw new IllegalArgumentException("--vae " + vae + ": " + c.latentChannels() + " latent channels, "
+                    + trained + " has " + m.channels() + "; decode with that VAE");
+        }
+        if (m.height() * c.downsampling() != m.imageSize()) {
+            throw new IllegalArgumentException("--vae " + vae + ": downsamples by " + c.downsampling() + ", " + trained
+                    + " turned " + m.imageSize() + " px into " + m.height() + " latents; decode with that VAE");
+        }
+        if (!m.encoder().equals(vae.getFileName().toString())) {
+            err.println("dit: warning: --vae " + vae.getFileName() + " is not the file name of " + trained
+                    + "; its scale factor, channels and downsampling match");
+            err.flush();
+        }
+    }
+
+    /** A URI without credentials (s3a://KEY:SECRET@bucket → s3a://bucket). */
+    static String safe(String text) {
+        return text.replaceAll("(?<=//)[^/@\\s]*@", "");
+    }
+}
