@@ -11,18 +11,22 @@ import ai.djl.ndarray.types.Shape;
  * <p>Two DJL facts shape this class. (1) libtorch results attach to the first operand's manager, so each
  * function is called on the activation, never on a parameter, and intermediates die with the caller's
  * scope. (2) DJL's {@code NDArray.mul(Number)} and friends, and {@code Activation.swish}, hand libtorch
- * a scalar that Java may free before backward runs: gradients then read freed memory. Every scalar here
- * is therefore a tensor owned by the activation's manager ({@link #scalar}).
+ * a scalar wrapped around a Java buffer that Java may free before backward runs: gradients then read freed
+ * memory. Every scalar here is therefore a tensor libtorch owns ({@link #scalar}, made with
+ * {@code NDManager.full}: filled on the device, no host→device copy, refcounted by autograd), so it may be
+ * created inside a {@link dev.ditspark.core.engine.Scope} that closes before backward.
  */
 public final class Functional {
     private Functional() {
     }
 
-    /** A 0-d tensor of {@code x}'s dtype and device, owned by {@code x}'s manager (lives as long as the step). */
+    /**
+     * A 0-d tensor of {@code x}'s dtype on {@code x}'s device, attached to {@code x}'s manager. Filled by
+     * libtorch ({@code torch.full}), so it is safe to free the wrapper before backward and costs no
+     * host→device copy on a GPU. {@code v} is rounded to float32 first (as the composed ops always did).
+     */
     public static NDArray scalar(NDArray x, double v) {
-        NDManager m = x.getManager();
-        NDArray s = m.create((float) v);
-        return x.getDataType() == DataType.FLOAT32 ? s : s.toType(x.getDataType(), false);
+        return x.getManager().full(new Shape(), (float) v, x.getDataType());
     }
 
     /** y = x·Wᵀ + b over the last dimension; W is (out, in) as in PyTorch. */
