@@ -103,14 +103,17 @@ public final class AdamW implements AutoCloseable {
         boolean decay = config.weightDecay() != 0; // θ·1 is exact, so skipping it when wd = 0 changes nothing
         try (NoGrad off = NoGrad.enter(); NDManager scratch = stateManager.newSubManager()) { // as torch.optim's step
             List<NDArray> grads = gradients(scratch);
-            NDArray keep = scratch.create((float) (1 - lr * config.weightDecay()));
-            NDArray beta1 = scratch.create((float) config.beta1());
-            NDArray oneMinusBeta1 = scratch.create((float) (1 - config.beta1()));
-            NDArray beta2 = scratch.create((float) config.beta2());
-            NDArray oneMinusBeta2 = scratch.create((float) (1 - config.beta2()));
-            NDArray eps = scratch.create((float) config.eps());
-            NDArray bc2Sqrt = scratch.create((float) biasCorrection2Sqrt);
-            NDArray negStepSize = scratch.create((float) -stepSize);
+            // 0-d scalars filled by libtorch on the parameters' device: no host→device copy per scalar on a GPU.
+            ai.djl.ndarray.types.Shape scalar = new ai.djl.ndarray.types.Shape();
+            ai.djl.ndarray.types.DataType f32 = ai.djl.ndarray.types.DataType.FLOAT32;
+            NDArray keep = scratch.full(scalar, (float) (1 - lr * config.weightDecay()), f32);
+            NDArray beta1 = scratch.full(scalar, (float) config.beta1(), f32);
+            NDArray oneMinusBeta1 = scratch.full(scalar, (float) (1 - config.beta1()), f32);
+            NDArray beta2 = scratch.full(scalar, (float) config.beta2(), f32);
+            NDArray oneMinusBeta2 = scratch.full(scalar, (float) (1 - config.beta2()), f32);
+            NDArray eps = scratch.full(scalar, (float) config.eps(), f32);
+            NDArray bc2Sqrt = scratch.full(scalar, (float) biasCorrection2Sqrt, f32);
+            NDArray negStepSize = scratch.full(scalar, (float) -stepSize, f32);
             int i = 0;
             for (Map.Entry<String, Parameter> e : params.entrySet()) {
                 NDArray theta = e.getValue().value();

@@ -67,8 +67,11 @@ public final class Ema implements AutoCloseable {
     public void update() {
         Map<String, Parameter> params = model.namedParameters();
         try (NoGrad off = NoGrad.enter(); NDManager scratch = manager.newSubManager()) {
-            NDArray keep = scratch.create((float) decay);
-            NDArray take = scratch.create((float) (1 - decay));
+            // 0-d scalars filled by libtorch on the parameters' device: no host→device copy per scalar on a GPU.
+            ai.djl.ndarray.types.Shape scalar = new ai.djl.ndarray.types.Shape();
+            ai.djl.ndarray.types.DataType f32 = ai.djl.ndarray.types.DataType.FLOAT32;
+            NDArray keep = scratch.full(scalar, (float) decay, f32);
+            NDArray take = scratch.full(scalar, (float) (1 - decay), f32);
             List<NDArray> thetas = new ArrayList<>(weights.size());
             weights.keySet().forEach(name -> thetas.add(params.get(name).value()));
             int i = 0;
