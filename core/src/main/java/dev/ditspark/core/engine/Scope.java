@@ -2,6 +2,7 @@ package dev.ditspark.core.engine;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.function.UnaryOperator;
 
 /**
  * A short-lived sub-manager for one piece of a forward pass (a DiT block, an embedder, one sampling step), so
@@ -63,6 +64,22 @@ public final class Scope implements AutoCloseable {
             a.attach(parent);
         }
         return a;
+    }
+
+    /**
+     * {@code f(input)} in a scope under {@code input}'s manager: f's intermediates are freed when it returns and
+     * its result lands on that manager. With {@code consume} the input is freed too (the caller hands it over);
+     * otherwise it goes back to where it was.
+     */
+    public static NDArray apply(NDArray input, boolean consume, UnaryOperator<NDArray> f) {
+        try (Scope s = under(input.getManager())) {
+            if (consume) {
+                s.take(input);
+            } else {
+                s.borrow(input);
+            }
+            return s.keep(f.apply(input));
+        }
     }
 
     @Override
