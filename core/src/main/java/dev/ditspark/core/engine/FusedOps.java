@@ -5,14 +5,19 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.InputStream;
+import java.util.Arrays;
+import java.util.List;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * PyTorch's fused kernels that DJL does not expose, run from a small TorchScript module shipped as the resource
+ * PyTorch's fused kernels that DJL does not expose (tanh-GELU, scaled-dot-product attention, the AdamW and EMA
+ * updates), run from a small TorchScript module shipped as the resource
  * {@code fused_ops.pt} (written by {@code tools/torchscript/make_fused_ops.py}; see its docstring for the torch
  * version). Each method is one PyTorch op, so forward and backward are PyTorch's own kernels: DJL runs a module
  * method with autograd recorded when the thread's grad mode is on, and without a graph under {@link NoGrad}.
@@ -72,6 +77,53 @@ public final class FusedOps {
     public static NDArray attention(NDArray q, NDArray k, NDArray v) {
         Loaded l = require();
         return run(l.block(), l.attention(), q, k, v);
+    }
+
+    /**
+     * One AdamW step for every parameter in place: {@code torch._fused_adamw_}, i.e. torch.optim.AdamW(fused=True)
+     * with amsgrad and maximize off (decoupled weight decay θ ← θ(1 − lr·wd) first, bias-corrected moments). All
+     * lists are parallel, one tensor per parameter, float32, on one device; {@code step} is the 0-d float32 step
+     * count t after this step (1 on the first), on that device. Run it under {@link NoGrad} or not: DJL runs this
+     * method in inference mode. Throws IllegalStateException when {@link #available()} is false.
+     */
+    public static void adamw(List<NDArray> params, List<NDArray> grads,
+            List<NDArray> expAvgs, List<NDArray> expAvgSqs, NDArray step,
+            double lr, double beta1, double beta2, double weightDecay, double eps) {
+        Loaded l = require();
+        PtNDArray[] steps = new PtNDArray[params.size()];
+        Arrays.fill(steps, (PtNDArray) step);
+        runInPlace(l.block(), "adamw_", list(params), list(grads), list(expAvgs), list(expAvgSqs),
+                IValue.listFrom(steps), IValue.from(lr), IValue.from(beta1), IValue.from(beta2),
+                IValue.from(weightDecay), IValue.from(eps));
+    }
+
+    /**
+     * ema ← decay·ema + (1 − decay)·param in place for every pair, as the DiT reference's update_ema
+     * ({@code mul_(decay)} then {@code add_(param, alpha=1 − decay)}), as two foreach ops. Throws
+     * IllegalStateException when {@link #available()} is false.
+     */
+    public static void ema(List<NDArray> ema, List<NDArray> params, double decay) {
+        Loaded l = require();
+        runInPlace(l.block(), "ema_", list(ema), list(params), IValue.from(decay));
+    }
+
+    private static IValue list(List<NDArray> arrays) {
+        PtNDArray[] a = new PtNDArray[arrays.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (PtNDArray) arrays.get(i);
+        }
+        return IValue.listFrom(a);
+    }
+
+    /** Runs an in-place method (autograd off, as DJL's runMethod does) and frees every IValue. */
+    private static void runInPlace(PtSymbolBlock block, String method, IValue... inputs) {
+        try (IValue ignored = IValueUtils.runMethod(block, method, inputs)) {
+            // the int result only says the method ran
+        } finally {
+            for (IValue v : inputs) {
+                v.close();
+            }
+        }
     }
 
     private static Loaded require() {
@@ -134,6 +186,19 @@ public final class FusedOps {
             NDArray x = m.zeros(new ai.djl.ndarray.types.Shape(1, 1, 2, 4));
             run(l.block(), l.geluTanh(), x);
             run(l.block(), l.attention(), x, x, x);
+            NDArray p = m.ones(new ai.djl.ndarray.types.Shape(3));
+            NDArray g = m.ones(new ai.djl.ndarray.types.Shape(3));
+            NDArray e = m.zeros(new ai.djl.ndarray.types.Shape(3));
+            NDArray v = m.zeros(new ai.djl.ndarray.types.Shape(3));
+            NDArray t = m.ones(new ai.djl.ndarray.types.Shape());
+            PtSymbolBlock b = l.block();
+            runInPlace(b, "adamw_", list(List.of(p)), list(List.of(g)), list(List.of(e)),
+                    list(List.of(v)), IValue.listFrom((PtNDArray) t), IValue.from(0.1), IValue.from(0.9),
+                    IValue.from(0.999), IValue.from(0.0), IValue.from(1e-8));
+            runInPlace(b, "ema_", list(List.of(e)), list(List.of(p)), IValue.from(0.5));
+            if (Math.abs(p.getFloat(0) - 0.9f) > 1e-5) { // first AdamW step moves θ by lr·sign(g)
+                throw new IllegalStateException("the fused AdamW smoke test gave " + p.getFloat(0) + ", not 0.9");
+            }
         }
     }
 
