@@ -41,7 +41,7 @@ public final class FusedOps {
     }
 
     /** The loaded module and one marker array per method (DJL picks a method by a marker's name). */
-    private record Loaded(PtSymbolBlock block, NDArray geluTanh, NDArray attention) {
+    record Loaded(PtSymbolBlock block, NDArray geluTanh, NDArray attention) {
     }
 
     /**
@@ -158,25 +158,39 @@ public final class FusedOps {
             if (loaded != null || failed) {
                 return loaded;
             }
-            try {
-                TorchEngine.engine();
-                // A manager that is never closed: the module lives as long as the process.
-                PtNDManager manager = (PtNDManager) TorchEngine.newManager();
-                try (InputStream in = FusedOps.class.getResourceAsStream(RESOURCE)) {
-                    if (in == null) {
-                        throw new IllegalStateException("resource " + RESOURCE + " is missing from the jar");
-                    }
-                    PtSymbolBlock block = JniUtils.loadModule(manager, in, false, false);
-                    Loaded candidate = new Loaded(block, marker(manager, "gelu_tanh"), marker(manager, "attention"));
-                    smokeTest(candidate, manager);
-                    loaded = candidate;
-                }
-                LOG.debug("fused TorchScript ops loaded from {}", RESOURCE);
-            } catch (Exception | UnsatisfiedLinkError e) {
-                failed = true;
-                LOG.warn("fused TorchScript ops unavailable ({}): using the composed GELU and attention", e.toString());
-            }
+            loaded = tryLoad(RESOURCE);
+            failed = loaded == null;
             return loaded;
+        }
+    }
+
+    /**
+     * Loads and smoke-tests the module from the class-path resource {@code resource} (next to this class);
+     * null, with one warning naming the reason, when that fails. Called once per process by {@link #available()}.
+     */
+    static Loaded tryLoad(String resource) {
+        // A manager that is never closed on success: the module lives as long as the process.
+        PtNDManager manager = null;
+        try {
+            TorchEngine.engine();
+            manager = (PtNDManager) TorchEngine.newManager();
+            try (InputStream in = FusedOps.class.getResourceAsStream(resource)) {
+                if (in == null) {
+                    throw new IllegalStateException("resource " + resource + " is missing from the jar");
+                }
+                PtSymbolBlock block = JniUtils.loadModule(manager, in, false, false);
+                Loaded candidate = new Loaded(block, marker(manager, "gelu_tanh"), marker(manager, "attention"));
+                smokeTest(candidate, manager);
+                LOG.debug("fused TorchScript ops loaded from {}", resource);
+                return candidate;
+            }
+        } catch (Exception | UnsatisfiedLinkError e) {
+            if (manager != null) {
+                manager.close();
+            }
+            LOG.warn("fused TorchScript ops unavailable ({}): using the composed GELU, attention, AdamW and EMA",
+                    e.toString());
+            return null;
         }
     }
 

@@ -89,6 +89,15 @@ class FusedOpsTest {
         assertTrue(FusedOps.available());
     }
 
+    /** A missing or damaged module is refused (null and one warning), never an exception to the caller. */
+    @Test
+    void aMissingOrDamagedModuleIsRefusedWithoutThrowing() {
+        assertTrue(FusedOps.tryLoad("no_such_module.pt") == null);
+        // A resource that exists but is not a TorchScript archive (this class's own bytes).
+        assertTrue(FusedOps.tryLoad("FusedOpsTest.class") == null);
+        assertNotNull(FusedOps.tryLoad(FusedOps.RESOURCE));
+    }
+
     /** f(x) and d sum(f(x)·w) / dx. */
     private static float[][] valueAndGrad(NDArray x0, NDArray w, Function<NDArray, NDArray> f) {
         try (NDManager step = x0.getManager().newSubManager()) {
