@@ -1,7 +1,9 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import dev.ditspark.core.engine.Scope;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -52,24 +54,45 @@ public final class DiT extends Module {
      * Label dropout is not applied here: a training step passes {@link LabelEmbedder#trainingLabels}.
      */
     public NDArray forward(NDArray x, NDArray t, NDArray y) {
+        // Each piece runs in its own scope (a sub-manager of x's), so only its outputs outlive it: a forward
+        // holds one block's intermediates at a time, plus what autograd saves inside libtorch.
+        NDManager out = x.getManager();
         int tokens = config.numPatches();
-        NDArray h = xEmbedder.forward(x).add(posEmbed.value()); // (N, T, D)
-        NDArray tEmb = tEmbedder.forward(t); // (N, D)
-        NDArray yEmb = yEmbedder.forward(y); // (N, D)
-        NDArray c = tEmb.add(yEmb);
+        NDArray h;
+        NDArray c;
         NDArray context = null;
-        switch (config.conditioning()) {
-            case IN_CONTEXT -> h = h.concat(tEmb.expandDims(1), 1).concat(yEmb.expandDims(1), 1); // (N, T+2, D)
-            case CROSS_ATTENTION -> context = tEmb.expandDims(1).concat(yEmb.expandDims(1), 1); // (N, 2, D)
-            default -> { }
+        try (Scope s = Scope.under(out)) {
+            s.borrow(x);
+            s.borrow(t);
+            s.borrow(y);
+            h = xEmbedder.forward(x).add(posEmbed.value()); // (N, T, D)
+            NDArray tEmb = tEmbedder.forward(t); // (N, D)
+            NDArray yEmb = yEmbedder.forward(y); // (N, D)
+            c = s.keep(tEmb.add(yEmb));
+            switch (config.conditioning()) {
+                case IN_CONTEXT -> h = h.concat(tEmb.expandDims(1), 1).concat(yEmb.expandDims(1), 1); // (N, T+2, D)
+                case CROSS_ATTENTION -> context = s.keep(tEmb.expandDims(1).concat(yEmb.expandDims(1), 1)); // (N, 2, D)
+                default -> { }
+            }
+            s.keep(h);
         }
         for (DiTBlock block : blocks) {
-            h = block.forward(h, c, context);
+            try (Scope s = Scope.under(out)) {
+                s.take(h); // the previous block's output is dead once this block has read it
+                s.borrow(c);
+                s.borrow(context);
+                h = s.keep(block.forward(h, c, context));
+            }
         }
-        if (config.conditioning() == Conditioning.IN_CONTEXT) {
-            h = h.get(new NDIndex(":, :{}", tokens)); // drop the two condition tokens
+        try (Scope s = Scope.under(out)) {
+            s.take(h);
+            s.take(c);
+            s.take(context);
+            if (config.conditioning() == Conditioning.IN_CONTEXT) {
+                h = h.get(new NDIndex(":, :{}", tokens)); // drop the two condition tokens
+            }
+            return s.keep(unpatchify(finalLayer.forward(h, c)));
         }
-        return unpatchify(finalLayer.forward(h, c));
     }
 
     /**
@@ -96,15 +119,18 @@ public final class DiT extends Module {
             throw new IllegalArgumentException("guided forward needs an even batch [z; z], got " + n);
         }
         long half = n / 2;
-        NDArray z = x.get(new NDIndex(":{}", half));
-        NDArray out = forward(z.concat(z, 0), t, y);
-        int guided = allChannels ? config.inChannels() : Math.min(3, config.inChannels());
-        NDArray eps = out.get(new NDIndex(":, :{}", guided));
-        NDArray rest = out.get(new NDIndex(":, {}:", guided));
-        NDArray cond = eps.get(new NDIndex(":{}", half));
-        NDArray uncond = eps.get(new NDIndex("{}:", half));
-        NDArray mixed = uncond.add(cond.sub(uncond).mul(Functional.scalar(cond, scale)));
-        return mixed.concat(mixed, 0).concat(rest, 1);
+        try (Scope s = Scope.under(x.getManager())) {
+            s.borrow(x);
+            NDArray z = x.get(new NDIndex(":{}", half));
+            NDArray out = forward(z.concat(z, 0), t, y);
+            int guided = allChannels ? config.inChannels() : Math.min(3, config.inChannels());
+            NDArray eps = out.get(new NDIndex(":, :{}", guided));
+            NDArray rest = out.get(new NDIndex(":, {}:", guided));
+            NDArray cond = eps.get(new NDIndex(":{}", half));
+            NDArray uncond = eps.get(new NDIndex("{}:", half));
+            NDArray mixed = uncond.add(cond.sub(uncond).mul(Functional.scalar(cond, scale)));
+            return s.keep(mixed.concat(mixed, 0).concat(rest, 1));
+        }
     }
 
     /** Forward multiply-accumulates of one sample (the paper's "Gflops" unit when divided by 1e9). */

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.ditspark.core.engine.FusedOps;
 
 /**
  * The stateless tensor functions the model is written with (the counterpart of torch.nn.functional).
@@ -11,18 +12,22 @@ import ai.djl.ndarray.types.Shape;
  * <p>Two DJL facts shape this class. (1) libtorch results attach to the first operand's manager, so each
  * function is called on the activation, never on a parameter, and intermediates die with the caller's
  * scope. (2) DJL's {@code NDArray.mul(Number)} and friends, and {@code Activation.swish}, hand libtorch
- * a scalar that Java may free before backward runs: gradients then read freed memory. Every scalar here
- * is therefore a tensor owned by the activation's manager ({@link #scalar}).
+ * a scalar wrapped around a Java buffer that Java may free before backward runs: gradients then read freed
+ * memory. Every scalar here is therefore a tensor libtorch owns ({@link #scalar}, made with
+ * {@code NDManager.full}: filled on the device, no host→device copy, refcounted by autograd), so it may be
+ * created inside a {@link dev.ditspark.core.engine.Scope} that closes before backward.
  */
 public final class Functional {
     private Functional() {
     }
 
-    /** A 0-d tensor of {@code x}'s dtype and device, owned by {@code x}'s manager (lives as long as the step). */
+    /**
+     * A 0-d tensor of {@code x}'s dtype on {@code x}'s device, attached to {@code x}'s manager. Filled by
+     * libtorch ({@code torch.full}), so it is safe to free the wrapper before backward and costs no
+     * host→device copy on a GPU. {@code v} is rounded to float32 first (as the composed ops always did).
+     */
     public static NDArray scalar(NDArray x, double v) {
-        NDManager m = x.getManager();
-        NDArray s = m.create((float) v);
-        return x.getDataType() == DataType.FLOAT32 ? s : s.toType(x.getDataType(), false);
+        return x.getManager().full(new Shape(), (float) v, x.getDataType());
     }
 
     /** y = x·Wᵀ + b over the last dimension; W is (out, in) as in PyTorch. */
@@ -44,8 +49,17 @@ public final class Functional {
         return x.mul(x.getNDArrayInternal().sigmoid());
     }
 
-    /** GELU with the tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))). DJL has only the erf form. */
+    /**
+     * GELU with the tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))), any shape. PyTorch's fused
+     * {@code gelu(approximate='tanh')} and its backward through {@link FusedOps} when loaded, else
+     * {@link #geluTanhComposed} (DJL has only the erf form).
+     */
     public static NDArray geluTanh(NDArray x) {
+        return FusedOps.available() ? FusedOps.geluTanh(x) : geluTanhComposed(x);
+    }
+
+    /** The tanh-GELU written with 9 tensor ops (the fallback, and the reference the fused op is tested against). */
+    public static NDArray geluTanhComposed(NDArray x) {
         NDArray inner = x.add(x.mul(x).mul(x).mul(scalar(x, 0.044715))).mul(scalar(x, Math.sqrt(2.0 / Math.PI)));
         return x.mul(scalar(x, 0.5)).mul(inner.tanh().add(scalar(x, 1.0)));
     }
@@ -106,8 +120,17 @@ public final class Functional {
                 .singletonOrThrow();
     }
 
-    /** softmax(q·kᵀ/√d)·v over (N, heads, T, d) tensors, written out: DJL has no fused attention. */
+    /**
+     * softmax(q·kᵀ/√d)·v over (N, heads, T, d) queries and (N, heads, S, d) keys and values → (N, heads, T, d).
+     * PyTorch's {@code scaled_dot_product_attention} through {@link FusedOps} when loaded (flash or
+     * memory-efficient kernels on CUDA; no T×S scores kept for backward), else {@link #attentionComposed}.
+     */
     public static NDArray attention(NDArray q, NDArray k, NDArray v) {
+        return FusedOps.available() ? FusedOps.attention(q, k, v) : attentionComposed(q, k, v);
+    }
+
+    /** Attention written out as matmul, scale, softmax, matmul (the fallback: DJL has no fused attention). */
+    public static NDArray attentionComposed(NDArray q, NDArray k, NDArray v) {
         long headDim = q.getShape().get(3);
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scalar(q, 1.0 / Math.sqrt(headDim)));
         return scores.softmax(-1).matMul(v);

@@ -3,6 +3,7 @@ package dev.ditspark.core.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 
 /** The fixed sinusoidal embeddings of DIT_SPEC §1: 2-D position embedding and timestep frequencies. */
 public final class SinCos {
@@ -44,13 +45,13 @@ public final class SinCos {
         NDManager m = t.getManager();
         int half = dim / 2;
         NDArray freqs = m.arange(0f, (float) half, 1f, DataType.FLOAT32)
-                .mul(m.create((float) -Math.log(10000.0)))
-                .div(m.create((float) half))
+                .mul(m.full(new Shape(), (float) -Math.log(10000.0), DataType.FLOAT32))
+                .div(m.full(new Shape(), (float) half, DataType.FLOAT32))
                 .exp();
         NDArray args = t.toType(DataType.FLOAT32, false).expandDims(1).mul(freqs.expandDims(0));
         NDArray emb = args.cos().concat(args.sin(), 1);
         if (dim % 2 == 1) {
-            emb = emb.concat(m.zeros(new ai.djl.ndarray.types.Shape(emb.getShape().get(0), 1)), 1);
+            emb = emb.concat(m.zeros(new Shape(emb.getShape().get(0), 1)), 1);
         }
         return emb;
     }

@@ -1,6 +1,7 @@
 package dev.ditspark.core.train;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.engine.FusedOps;
 import dev.ditspark.core.engine.NoGrad;
 import ai.djl.ndarray.NDManager;
 import dev.ditspark.core.model.Module;
@@ -66,9 +67,19 @@ public final class Ema implements AutoCloseable {
     /** ema ← decay·ema + (1 − decay)·θ in place for every entry; call once after each optimizer step. */
     public void update() {
         Map<String, Parameter> params = model.namedParameters();
+        if (FusedOps.available()) {
+            // Two foreach ops over all tensors, the same mul_/add_ as below (bit-identical results).
+            List<NDArray> thetas = new ArrayList<>(weights.size());
+            weights.keySet().forEach(name -> thetas.add(params.get(name).value()));
+            FusedOps.ema(new ArrayList<>(weights.values()), thetas, decay);
+            return;
+        }
         try (NoGrad off = NoGrad.enter(); NDManager scratch = manager.newSubManager()) {
-            NDArray keep = scratch.create((float) decay);
-            NDArray take = scratch.create((float) (1 - decay));
+            // 0-d scalars filled by libtorch on the parameters' device: no host→device copy per scalar on a GPU.
+            ai.djl.ndarray.types.Shape scalar = new ai.djl.ndarray.types.Shape();
+            ai.djl.ndarray.types.DataType f32 = ai.djl.ndarray.types.DataType.FLOAT32;
+            NDArray keep = scratch.full(scalar, (float) decay, f32);
+            NDArray take = scratch.full(scalar, (float) (1 - decay), f32);
             List<NDArray> thetas = new ArrayList<>(weights.size());
             weights.keySet().forEach(name -> thetas.add(params.get(name).value()));
             int i = 0;

@@ -1,6 +1,7 @@
 package dev.ditspark.core.vae;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.engine.Scope;
 import dev.ditspark.core.model.Functional;
 import dev.ditspark.core.model.Module;
 import java.util.ArrayList;
@@ -46,15 +47,17 @@ final class VaeDecoder extends Module {
 
     /** (N, latent, h, w) → (N, 3, h·f, w·f). */
     NDArray forward(NDArray z) {
-        NDArray h = mid.forward(convIn.forward(z));
+        // One scope per piece (no-grad decoding): only the current feature map and the next one are alive.
+        NDArray h = Scope.apply(z, false, a -> mid.forward(convIn.forward(a)));
         for (int i = 0; i < resnets.size(); i++) {
             for (ResnetBlock r : resnets.get(i)) {
-                h = r.forward(h);
+                h = Scope.apply(h, true, r::forward);
             }
-            if (upsamplers.get(i) != null) {
-                h = upsamplers.get(i).forward(h);
+            Upsample up = upsamplers.get(i);
+            if (up != null) {
+                h = Scope.apply(h, true, up::forward);
             }
         }
-        return convOut.forward(Functional.silu(normOut.forward(h)));
+        return Scope.apply(h, true, a -> convOut.forward(Functional.silu(normOut.forward(a))));
     }
 }

@@ -1,6 +1,7 @@
 package dev.ditspark.core.vae;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.engine.Scope;
 import dev.ditspark.core.model.Functional;
 import dev.ditspark.core.model.Module;
 import java.util.ArrayList;
@@ -46,16 +47,18 @@ final class VaeEncoder extends Module {
 
     /** (N, 3, H, W) → (N, 2·latent, H/f, W/f). */
     NDArray forward(NDArray x) {
-        NDArray h = convIn.forward(x);
+        // One scope per piece, as in the decoder.
+        NDArray h = Scope.apply(x, false, convIn::forward);
         for (int i = 0; i < resnets.size(); i++) {
             for (ResnetBlock r : resnets.get(i)) {
-                h = r.forward(h);
+                h = Scope.apply(h, true, r::forward);
             }
-            if (downsamplers.get(i) != null) {
-                h = downsamplers.get(i).forward(h);
+            Downsample down = downsamplers.get(i);
+            if (down != null) {
+                h = Scope.apply(h, true, down::forward);
             }
         }
-        h = mid.forward(h);
-        return convOut.forward(Functional.silu(normOut.forward(h)));
+        h = Scope.apply(h, true, mid::forward);
+        return Scope.apply(h, true, a -> convOut.forward(Functional.silu(normOut.forward(a))));
     }
 }

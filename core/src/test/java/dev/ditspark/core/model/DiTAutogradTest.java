@@ -109,4 +109,51 @@ class DiTAutogradTest {
             }
         }
     }
+
+    /**
+     * Each embedder, block and the final layer run in their own scope, so a forward leaves only its output in
+     * the caller's manager (with and without autograd recording), and backward still reaches every parameter.
+     */
+    @Test
+    void aForwardLeavesOnlyItsOutputInTheCallersManager() {
+        for (Conditioning c : Conditioning.values()) {
+            try (NDManager manager = TorchEngine.newManager()) {
+                DiT model = new DiT(tiny(c));
+                model.initialize(manager, new SplittableRandom(1));
+                for (boolean record : new boolean[] {false, true}) {
+                    try (NDManager step = manager.newSubManager()) {
+                        NDArray x = step.randomNormal(new Shape(2, 4, 8, 8));
+                        NDArray t = step.create(new long[] {3, 999});
+                        NDArray y = step.create(new long[] {1, 10});
+                        int before = step.getManagedArrays().size();
+                        NDArray out;
+                        if (record) {
+                            try (dev.ditspark.core.engine.GradientTape tape = dev.ditspark.core.engine.GradientTape.record()) {
+                                out = model.forward(x, t, y);
+                                assertEquals(before + 1, step.getManagedArrays().size(), c + " recording");
+                                tape.backward(out.sum());
+                            }
+                            for (Parameter p : model.namedParameters().values()) {
+                                if (p.trainable()) {
+                                    try (NDArray g = p.gradient()) {
+                                        assertTrue(g != null, c + " " + p.name() + " has no gradient");
+                                    }
+                                }
+                            }
+                            model.zeroGradients();
+                        } else {
+                            try (dev.ditspark.core.engine.NoGrad off = dev.ditspark.core.engine.NoGrad.enter()) {
+                                out = model.forward(x, t, y);
+                                assertEquals(before + 1, step.getManagedArrays().size(), c + " no grad");
+                                model.forwardWithCfg(x, t, step.create(new long[] {1, 10}), 4.0, false);
+                                assertEquals(before + 3, step.getManagedArrays().size(), c + " guided");
+                            }
+                        }
+                        assertEquals(step, out.getManager());
+                        assertEquals(new Shape(2, 8, 8, 8), out.getShape());
+                    }
+                }
+            }
+        }
+    }
 }

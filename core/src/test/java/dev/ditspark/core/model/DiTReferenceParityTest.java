@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ditspark.core.engine.FusedOps;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.testing.Fixtures;
 import dev.ditspark.core.weights.SafetensorsFile;
@@ -42,6 +43,24 @@ class DiTReferenceParityTest {
         "dit_tiny_adaln_zero.safetensors", "dit_tiny_adaln_zero_p4_nosigma.safetensors", "dit_pixel_28.safetensors",
         "dit_tiny_adaln.safetensors", "dit_tiny_in_context.safetensors", "dit_tiny_cross_attn.safetensors"})
     void matchesTheReference(String fixture) throws Exception {
+        assertTrue(FusedOps.available(), "the fused TorchScript ops must load with the bundled libtorch");
+        check(fixture);
+    }
+
+    /** The composed GELU and attention (the fallback when the TorchScript module cannot load). */
+    @ParameterizedTest
+    @ValueSource(strings = {"dit_tiny_adaln_zero.safetensors", "dit_tiny_cross_attn.safetensors"})
+    void matchesTheReferenceWithoutFusedOps(String fixture) throws Exception {
+        FusedOps.setEnabled(false);
+        try {
+            assertTrue(!FusedOps.available());
+            check(fixture);
+        } finally {
+            FusedOps.setEnabled(true);
+        }
+    }
+
+    private void check(String fixture) throws Exception {
         try (SafetensorsFile f = Fixtures.open(fixture); NDManager manager = TorchEngine.newManager()) {
             DiTConfig cfg = Fixtures.config(f, "config");
             double cfgScale = Fixtures.json(f.metadata().get("config")).get("cfg_scale").asDouble();

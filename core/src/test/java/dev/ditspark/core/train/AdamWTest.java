@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.ditspark.core.engine.FusedOps;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.Conditioning;
 import dev.ditspark.core.model.DiT;
@@ -28,14 +29,30 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class AdamWTest {
     private static final String[] NAMES = {"p0", "p1"};
 
-    /** torch.optim.AdamW (tools/reference adamw_fixture): both settings, 3 steps, parameters and both moments. */
-    @Test
-    void matchesTorchAdamWFixture() throws IOException {
+    /**
+     * torch.optim.AdamW (tools/reference adamw_fixture): both settings, 3 steps, parameters and both moments;
+     * with the fused TorchScript update (torch._fused_adamw_) and with the composed per-parameter ops.
+     */
+    @ParameterizedTest(name = "fused={0}")
+    @ValueSource(booleans = {true, false})
+    void matchesTorchAdamWFixture(boolean fused) throws IOException {
+        FusedOps.setEnabled(fused);
         try (SafetensorsFile f = Fixtures.open("adamw.safetensors"); NDManager manager = TorchEngine.newManager()) {
+            assertEquals(fused, FusedOps.available());
+            matchesTorchAdamWFixture(f, manager, fused);
+        } finally {
+            FusedOps.setEnabled(true);
+        }
+    }
+
+    private void matchesTorchAdamWFixture(SafetensorsFile f, NDManager manager, boolean fused) throws IOException {
+        {
             JsonNode settings = Fixtures.json(f.metadata().get("settings"));
             assertEquals(2, settings.size());
             double worst = 0;
@@ -71,8 +88,9 @@ class AdamWTest {
                     }
                 }
             }
-            worstBy.forEach((k, v) -> System.out.printf("AdamW vs torch fixture %-14s max|diff|/max|expected| = %.3g%n", k, v));
-            System.out.printf("AdamW vs torch fixture: worst %.3g%n", worst);
+            worstBy.forEach((k, v) -> System.out.printf("AdamW (fused %s) vs torch fixture %-14s max|diff|/max|expected| = %.3g%n",
+                    fused, k, v));
+            System.out.printf("AdamW (fused %s) vs torch fixture: worst %.3g%n", fused, worst);
         }
     }
 

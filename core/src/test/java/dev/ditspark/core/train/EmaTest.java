@@ -14,6 +14,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
+import dev.ditspark.core.engine.FusedOps;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.Parameter;
 import dev.ditspark.core.testing.Fixtures;
@@ -135,5 +136,33 @@ class EmaTest {
             d[i] = a[i];
         }
         return d;
+    }
+
+    /** The fused foreach update (FusedOps.ema) and the composed per-tensor ops give bit-identical averages. */
+    @Test
+    void fusedAndComposedUpdatesAreBitIdentical() {
+        float[][] results = new float[2][];
+        for (int arm = 0; arm < 2; arm++) {
+            FusedOps.setEnabled(arm == 0);
+            try (NDManager manager = TorchEngine.newManager()) {
+                assertEquals(arm == 0, FusedOps.available());
+                ToyModel model = ToyModel.initialised(manager, 7);
+                Ema ema = new Ema(model, Ema.PAPER_DECAY);
+                SplittableRandom rng = new SplittableRandom(8);
+                Parameter p0 = model.namedParameters().get("p0");
+                for (int u = 0; u < 5; u++) {
+                    float[] theta = new float[12];
+                    for (int i = 0; i < theta.length; i++) {
+                        theta[i] = (float) rng.nextGaussian();
+                    }
+                    p0.set(manager.create(theta, p0.shape()));
+                    ema.update();
+                }
+                results[arm] = ema.weights().get("p0").toFloatArray();
+            } finally {
+                FusedOps.setEnabled(true);
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(results[1], results[0], 0f);
     }
 }
