@@ -117,7 +117,6 @@ class SampleResumeTest {
         assertEquals(0, resumed.code(), resumed.all());
         System.out.printf("resumed at %.1f s: %s%n", (System.nanoTime() - t0) / 1e9, resumed.out());
         assertTrue(resumed.out().contains("chunks resumed from an earlier run"), resumed.out());
-        assertFalse(resumed.out().contains("about 0s left"), "the time estimate counts only what is sampled: " + resumed.out());
         assertArrayEquals(Files.readAllBytes(whole.resolve("samples.npz")), Files.readAllBytes(cut.resolve("samples.npz")));
         assertArrayEquals(Files.readAllBytes(whole.resolve("grid.png")), Files.readAllBytes(cut.resolve("grid.png")));
         SampleImages s = SampleImages.readNpz(cut.resolve("samples.npz"));
