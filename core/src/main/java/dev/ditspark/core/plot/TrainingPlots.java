@@ -112,7 +112,7 @@ public final class TrainingPlots {
     }
 
     /** Trailing mean of the last {@code k} finite values at each point (NaN until one is seen). */
-    static double[] smooth(double[] y, int k) {
+    public static double[] smooth(double[] y, int k) {
         double[] out = new double[y.length];
         for (int i = 0; i < y.length; i++) {
             double sum = 0;
