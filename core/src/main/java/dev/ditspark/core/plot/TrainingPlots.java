@@ -89,6 +89,7 @@ public final class TrainingPlots {
             return null;
         }
         XYChart c = chart("Evaluation", "value");
+        c.getStyler().setMarkerSize(7);
         for (String name : names) {
             List<double[]> points = new ArrayList<>();
             for (MetricsRecord r : h) {
