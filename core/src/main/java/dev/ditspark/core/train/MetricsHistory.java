@@ -13,6 +13,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.CommonPathCapabilities;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -54,6 +55,9 @@ public final class MetricsHistory {
         Path file = new Path(runDir, FILE_NAME);
         try {
             FileSystem fs = file.getFileSystem(conf);
+            if (fs instanceof LocalFileSystem local) {
+                fs = local.getRaw(); // the checksummed local file system cannot append; its raw one can (no .crc)
+            }
             boolean append = fs.hasPathCapability(file.getParent(), CommonPathCapabilities.FS_APPEND);
             List<MetricsRecord> kept = new ArrayList<>();
             boolean cut = false;
@@ -125,6 +129,9 @@ public final class MetricsHistory {
     public static List<MetricsRecord> read(String runDir, Configuration conf) throws IOException {
         Path file = new Path(runDir, FILE_NAME);
         FileSystem fs = file.getFileSystem(conf);
+        if (fs instanceof LocalFileSystem local) {
+            fs = local.getRaw(); // as written: no .crc
+        }
         if (!fs.exists(file)) {
             throw new FileNotFoundException(file + ": no such file (is " + runDir + " a run directory, checkpoint.uri?)");
         }

@@ -99,6 +99,9 @@ class MetricsHistoryTest {
                 "images_per_second", "step_seconds", "heap_used_bytes", "rss_bytes", "time", "eval")) {
             assertTrue(first.contains("\"" + key + "\":"), key + " missing in " + first);
         }
+        // file:// appends line by line (through the raw local file system: no .crc beside it).
+        assertTrue(MetricsHistory.open(dir.resolve("run").toUri().toString(), new Configuration(), 8).appends());
+        assertEquals(4, history().size(), "reopening at the last step kept every line");
         // The checkpoints redrew the charts; ImageIO reads them back at their size.
         for (String png : List.of("loss.png", "throughput.png")) {
             BufferedImage img = ImageIO.read(dir.resolve("run").resolve(TrainingPlots.DIRECTORY).resolve(png).toFile());
