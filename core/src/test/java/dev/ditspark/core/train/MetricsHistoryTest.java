@@ -40,6 +40,10 @@ class MetricsHistoryTest {
     }
 
     private RunConfig config(int maxSteps) throws Exception {
+        return config(maxSteps, List.of());
+    }
+
+    private RunConfig config(int maxSteps, List<String> overrides) throws Exception {
         Path yaml = dir.resolve("run.yaml");
         Files.writeString(yaml, """
                 model: {input_size: 28, patch_size: 7, hidden_size: 16, depth: 1, num_heads: 2, in_channels: 1, num_classes: 10}
@@ -47,7 +51,7 @@ class MetricsHistoryTest {
                 train: {global_batch: 8, max_steps: %d, lr: 1.0e-3, ema_decay: 0.9, log_every: 2, threads: 1}
                 checkpoint: {uri: %s, every: 3, keep_last: 5}
                 """.formatted(data, maxSteps, dir.resolve("run").toUri()));
-        return RunConfig.load(yaml, List.of());
+        return RunConfig.load(yaml, overrides);
     }
 
     private List<MetricsRecord> history() throws Exception {
@@ -130,6 +134,26 @@ class MetricsHistoryTest {
             t.run(TrainingListener.NONE);
         }
         assertEquals(List.of(2L, 4L, 6L, 8L), steps(history()), "step 4 was logged again after the resume, once");
+    }
+
+    @Test
+    void aRunMovedAsideTakesItsHistoryAndChartsAlong() throws Exception {
+        try (Trainer t = new Trainer(config(8), Collective.local(), Device.cpu(), new Configuration())) {
+            t.run(TrainingListener.NONE);
+        }
+        RunConfig fresh = config(4, List.of("checkpoint.resume=false", "checkpoint.move_aside=true"));
+        try (dev.ditspark.core.checkpoint.RunDirectory claimed = dev.ditspark.core.checkpoint.RunDirectory.claim(fresh,
+                new Configuration()); Trainer t = new Trainer(claimed.config(), Collective.local(), Device.cpu(),
+                new Configuration())) {
+            t.run(TrainingListener.NONE);
+        }
+        assertEquals(List.of(2L, 4L), steps(history()));
+        Path moved;
+        try (var list = Files.list(dir)) {
+            moved = list.filter(p -> p.getFileName().toString().startsWith("run.moved-")).findFirst().orElseThrow();
+        }
+        assertEquals(List.of(2L, 4L, 6L, 8L), steps(MetricsHistory.read(moved.toUri().toString(), new Configuration())));
+        assertTrue(Files.exists(moved.resolve("plots/loss.png")));
     }
 
     @Test
