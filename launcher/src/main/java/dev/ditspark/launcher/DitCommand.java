@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
             "(--workers N here, --master for a cluster) -> dit sample -> dit eval.",
             "'dit help COMMAND' for each; README.md for the walk-through; configs in conf/."},
         subcommands = {DemoCommand.class, PrepareCommand.class, TrainCommand.class, SampleCommand.class,
-            EvalCommand.class, ConvertCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+            EvalCommand.class, PlotCommand.class, ConvertCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class DitCommand implements Runnable {
 
     @CommandLine.Spec

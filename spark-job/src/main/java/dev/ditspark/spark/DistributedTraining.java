@@ -61,6 +61,7 @@ public final class DistributedTraining {
      */
     public static List<WorkerResult> run(JavaSparkContext jsc, RunConfig config) {
         try (RunDirectory claim = RunDirectory.claim(config, jsc.hadoopConfiguration())) {
+            TrainingMetricsSource.of(jsc).restart(); // the gauges follow this run from its first logged step
             long reached = -1;
             int stalled = 0;
             while (true) {
@@ -82,15 +83,37 @@ public final class DistributedTraining {
         }
     }
 
+    /**
+     * The job's description in the Spark UI: {@code dit train: DiT-XL/2 steps 1200–400000 on 8 workers}, from the
+     * newest committed checkpoint (the stage resumes there) to train.max_steps. No URI, so no secret, reaches it.
+     */
+    static String description(JavaSparkContext jsc, RunConfig config) {
+        long from;
+        try {
+            from = dev.ditspark.core.checkpoint.CheckpointStore.open(config.checkpoint().uri(), jsc.hadoopConfiguration())
+                    .latestStep().orElse(0);
+        } catch (RuntimeException e) {
+            from = 0; // the stage itself reports an unreadable run directory
+        }
+        int workers = config.train().workers();
+        return "dit train: " + (config.model().name() != null ? config.model().name() : "custom DiT") + " steps " + from
+                + "\u2013" + config.train().maxSteps() + " on " + workers + (workers == 1 ? " worker" : " workers");
+    }
+
     private static List<WorkerResult> runStage(JavaSparkContext jsc, RunConfig config) {
         int workers = config.train().workers();
         LOG.info("training {} on {} workers ({} backend), checkpoints at {}", config.model().name() != null
                 ? config.model().name() : "a custom DiT", workers, config.collective().backend(), config.checkpoint().uri());
         ClassTag<WorkerResult> tag = ClassTag$.MODULE$.apply(WorkerResult.class);
-        TrainingTask task = new TrainingTask(config, new HadoopSettings(jsc.hadoopConfiguration()));
+        ProgressAccumulator progress = new ProgressAccumulator();
+        jsc.sc().register(progress, "dit training progress");
+        TrainingMetricsSource source = TrainingMetricsSource.of(jsc);
+        org.apache.spark.scheduler.SparkListener feed = source.listener(progress);
+        jsc.sc().addSparkListener(feed);
+        TrainingTask task = new TrainingTask(config, new HadoopSettings(jsc.hadoopConfiguration()), progress);
         WorkerResult[] results;
         String group = "dit-train-" + java.util.UUID.randomUUID();
-        jsc.setJobGroup(group, "dit train: " + workers + " workers", true);
+        jsc.setJobGroup(group, description(jsc, config), true);
         FailFast failures = new FailFast(jsc, group);
         try {
             // Spark never retries a failed barrier *result* stage (it may have committed output); a shuffle after
@@ -111,6 +134,8 @@ public final class DistributedTraining {
         } finally {
             failures.close();
             jsc.clearJobGroup();
+            jsc.sc().removeSparkListener(feed);
+            source.update(progress.value()); // merged at the tasks' ends, before the job returned
         }
         Arrays.sort(results, Comparator.comparingInt(WorkerResult::rank));
         for (WorkerResult r : results) {

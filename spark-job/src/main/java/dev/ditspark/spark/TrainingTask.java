@@ -51,10 +51,13 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
 
     private final String configJson;
     private final HadoopSettings hadoop;
+    /** Rank 0's progress to the driver's metrics source (TrainingMetricsSource). */
+    private final ProgressAccumulator progress;
 
-    TrainingTask(RunConfig config, HadoopSettings hadoop) {
+    TrainingTask(RunConfig config, HadoopSettings hadoop, ProgressAccumulator progress) {
         this.configJson = config.toTree().toString();
         this.hadoop = hadoop;
+        this.progress = progress;
     }
 
     @Override
@@ -72,7 +75,7 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
         try (Collective collective = connect(ctx, rank, world, infos, cs, device);
                 Trainer trainer = new Trainer(config, collective, device, hadoop.toConfiguration())) {
             agreeOnTheStartingStep(ctx, rank, trainer.step());
-            StepMetrics last = trainer.run(failureInjection(ctx, rank));
+            StepMetrics last = trainer.run(reportingProgress(failureInjection(ctx, rank)));
             exitOnceReportedIfTerminated(ctx, rank, trainer);
             return CollectionConverters.asScala(List.of(new WorkerResult(rank, world, trainer.step(),
                     last == null ? Double.NaN : last.loss(), collective.backend(), device.toString())).iterator());
@@ -176,6 +179,32 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
         return endpoint.connect(rank, List.of(peers),
                 TcpCollective.Options.of(timeout).withBucketBytes(cs.bucketMb() << 20)
                         .withAllreduceDtype(AllreduceDtype.parse(cs.allreduceDtype())));
+    }
+
+    /** {@code inner}, and each line rank 0 logs goes to the driver's metrics through the accumulator. */
+    private TrainingListener reportingProgress(TrainingListener inner) {
+        return new TrainingListener() {
+            @Override
+            public void onStart(long firstStep, long maxSteps) {
+                inner.onStart(firstStep, maxSteps);
+            }
+
+            @Override
+            public void onStep(StepMetrics m) {
+                inner.onStep(m);
+            }
+
+            @Override
+            public void onCheckpoint(long step, String uri) {
+                inner.onCheckpoint(step, uri);
+            }
+
+            @Override
+            public void onLog(dev.ditspark.core.train.MetricsRecord r) {
+                inner.onLog(r);
+                progress.add(new TrainingProgress(r.step(), r.loss(), r.imagesPerSecond()));
+            }
+        };
     }
 
     private static TrainingListener failureInjection(BarrierTaskContext ctx, int rank) {

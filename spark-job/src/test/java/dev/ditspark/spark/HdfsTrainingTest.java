@@ -70,6 +70,10 @@ class HdfsTrainingTest {
         assertEquals(List.of(2L, 4L, 6L), store.committedSteps());
         assertEquals(6, store.readState(6).step());
         assertEquals(16 * 0 + 6L * 8, store.readState(6).imagesSeen());
+        // metrics.jsonl on HDFS (appended line by line): one line per step (log_every 1), none twice after the resume.
+        List<dev.ditspark.core.train.MetricsRecord> history = dev.ditspark.core.train.MetricsHistory.read(ckpt, conf);
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), history.stream().map(r -> r.step()).toList());
+        assertTrue(fs.exists(new org.apache.hadoop.fs.Path(ckpt + "/plots/loss.png")));
     }
 
     @Test

@@ -119,6 +119,13 @@ class S3TrainingTest {
         assertEquals(List.of(2L, 4L), store.committedSteps());
         assertEquals(4, store.readState(4).step());
         assertFalse(TinyRun.tensors(ckpt, conf, 4, "ema").isEmpty());
+        // metrics.jsonl on S3 (no append: rewritten whole at each logged step) and the charts beside it.
+        assertEquals(List.of(1L, 2L, 3L, 4L), dev.ditspark.core.train.MetricsHistory.read(ckpt, conf).stream()
+                .map(r -> r.step()).toList());
+        try (var in = FileSystem.get(new URI(ckpt), conf).open(new org.apache.hadoop.fs.Path(ckpt + "/plots/loss.png"))) {
+            java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(in);
+            assertEquals(dev.ditspark.core.plot.TrainingPlots.WIDTH, png.getWidth());
+        }
 
         String logged = logs.toString(StandardCharsets.UTF_8);
         assertTrue(logged.contains("committed"), "the capture saw the run's log");

@@ -380,6 +380,13 @@ public final class CheckpointStore {
                     throw new IOException("rename of " + s.getPath() + " to " + aside + " failed");
                 }
             }
+            // The run's metrics history and charts go with it (a new run would cut the history back to step 0).
+            for (String name : new String[] {"metrics.jsonl", "plots"}) {
+                Path p = new Path(root, name);
+                if (fs.exists(p) && !fs.rename(p, new Path(aside, name))) {
+                    throw new IOException("rename of " + p + " to " + aside + " failed");
+                }
+            }
         } catch (IOException e) {
             throw new CheckpointException("checkpoint store " + root + ": cannot move the previous run aside to " + aside
                     + ": " + e.getMessage(), e);

@@ -65,6 +65,9 @@ public final class Trainer implements AutoCloseable {
     private final CheckpointStore store;
     private final LatentSubset data;
     private final long workerSeed;
+    private final Configuration hadoopConf;
+    /** Rank 0's metrics.jsonl; null on other ranks (and when the run directory cannot hold it). */
+    private MetricsHistory history;
     private EpochOrder order;
     private final float scaleFactor;
     private final Shape sampleShape;
@@ -120,6 +123,7 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("train.global_batch: each of " + collective.worldSize() + " workers needs "
                     + spec.perWorkerBatch() + " samples per step but holds only " + data.size() + " of " + config.data().uri());
         }
+        this.hadoopConf = hadoopConf;
         this.workerSeed = SampleRandomness.workerSeed(spec.seed(), collective.worldSize(), collective.rank());
         this.store = CheckpointStore.open(config.checkpoint().uri(), hadoopConf);
         this.manager = TorchEngine.newManager(device);
@@ -280,7 +284,8 @@ public final class Trainer implements AutoCloseable {
                 collective.rank(), collective.worldSize(), collective.backend(), data.size(), spec.globalBatch(),
                 spec.perWorkerBatch(), spec.accumulationSteps(), step, spec.maxSteps());
         StepMetrics last = null;
-        double lossSum = 0;
+        openHistory();
+        double[] sums = new double[4]; // loss, mse, vb, step seconds over the log window
         long window = 0;
         long windowStart = System.nanoTime();
         while (step < spec.maxSteps()) {
@@ -305,13 +310,26 @@ public final class Trainer implements AutoCloseable {
             watchForDivergence(step, m[0]);
             last = new StepMetrics(step, epoch, m[0], m[1], m[2], (System.nanoTime() - t0) / 1e9, spec.globalBatch());
             listener.onStep(last);
-            lossSum += m[0];
+            sums[0] += m[0];
+            sums[1] += m[1];
+            sums[2] += m[2];
+            sums[3] += last.stepSeconds();
             window++;
-            if (step % spec.logEvery() == 0 || step == spec.maxSteps()) {
+            if (isLogStep(step)) {
                 double seconds = (System.nanoTime() - windowStart) / 1e9;
+                MetricsRecord r = new MetricsRecord(step, epoch, imagesSeen, sums[0] / window, sums[1] / window,
+                        sums[2] / window, m[3], spec.lr(), window * spec.globalBatch() / seconds, sums[3] / window,
+                        MetricsHistory.heapUsedBytes(), MetricsHistory.residentBytes(), System.currentTimeMillis() / 1e3,
+                        Map.of());
                 LOG.info(String.format("step %d epoch %d loss %.4f (mse %.4f vb %.4f) %.2f steps/s %.1f images/s",
-                        step, epoch, lossSum / window, m[1], m[2], window / seconds, window * spec.globalBatch() / seconds));
-                lossSum = 0;
+                        step, epoch, r.loss(), r.mse(), r.vb(), window / seconds, r.imagesPerSecond()));
+                if (collective.rank() == 0) {
+                    if (history != null) {
+                        history.append(r);
+                    }
+                    listener.onLog(r);
+                }
+                Arrays.fill(sums, 0);
                 window = 0;
                 windowStart = System.nanoTime();
             }
@@ -323,8 +341,37 @@ public final class Trainer implements AutoCloseable {
         return last;
     }
 
+    private boolean isLogStep(long completed) {
+        return completed % spec.logEvery() == 0 || completed == spec.maxSteps();
+    }
+
+    /** Rank 0 opens metrics.jsonl, cut back to the step this run starts from; a failure only loses the history. */
+    private void openHistory() {
+        if (collective.rank() != 0 || history != null) {
+            return;
+        }
+        try {
+            history = MetricsHistory.open(config.checkpoint().uri(), hadoopConf, step);
+        } catch (UncheckedIOException e) {
+            LOG.warn("no metrics history for this run: {}", e.getMessage());
+        }
+    }
+
+    /** Rank 0, after a checkpoint committed: the charts of plots/ redrawn from the history; never stops training. */
+    private void plot() {
+        if (history == null || history.records().isEmpty()) {
+            return;
+        }
+        try {
+            dev.ditspark.core.plot.TrainingPlots.write(history.records(), config.checkpoint().uri(), hadoopConf);
+        } catch (IOException | RuntimeException | LinkageError e) {
+            LOG.warn("cannot draw the plots of step {} in {}/plots: {}", step, config.checkpoint().uri(), e.toString());
+        }
+    }
+
     /**
-     * One optimizer step; returns the global-batch means {loss, mse, vb}. On a GPU the step waits for the device
+     * One optimizer step; returns the global-batch means {loss, mse, vb} and, on a step that is logged, the L2
+     * norm of the averaged gradients (else NaN). On a GPU the step waits for the device
      * once, at a single read-back of four numbers after the gradient allreduce: the micro-batch metrics are summed
      * on the device, every constant is made there ({@code full}, no host copy), and the finiteness check of the
      * averaged gradients is one reduction read back with the metrics.
@@ -374,8 +421,17 @@ public final class Trainer implements AutoCloseable {
             reduce.add(metrics);
             collective.allreduceMean(reduce); // gradients and metrics in one collective call
             NDArray gradientSum = optimizer.gradientSum(scope);
-            // The step's one read-back: loss, mse, vb and the sum of all averaged gradients.
-            float[] m = NDArrays.concat(new NDList(metrics, gradientSum.reshape(1))).toFloatArray();
+            NDList readBack = new NDList(metrics, gradientSum.reshape(1));
+            boolean logged = isLogStep(step + 1);
+            if (logged) { // the gradient norm rides on the same read-back, only on logged steps
+                NDList squares = new NDList();
+                for (int i = 0; i < reduce.size() - 1; i++) {
+                    squares.add(reduce.get(i).square().sum());
+                }
+                readBack.add(NDArrays.stack(squares).sum().sqrt().reshape(1));
+            }
+            // The step's one read-back: loss, mse, vb, the sum of all averaged gradients (and their norm).
+            float[] m = NDArrays.concat(readBack).toFloatArray();
             // A non-finite sum means a NaN or an infinity, or (practically never) sums beyond float32's range,
             // which the exact check tells apart.
             if (!Float.isFinite(m[0]) || !Float.isFinite(m[3]) && !optimizer.allGradientsFiniteExact()) {
@@ -390,7 +446,7 @@ public final class Trainer implements AutoCloseable {
             DataCursor next = cursor.advance(spec.perWorkerBatch(), data.size());
             epoch = next.epoch();
             positionInEpoch = next.position();
-            return new double[] {m[0], m[1], m[2]};
+            return new double[] {m[0], m[1], m[2], logged ? m[4] : Double.NaN};
         }
     }
 
@@ -520,6 +576,7 @@ public final class Trainer implements AutoCloseable {
                 "optimizer", StateDict.writer(optimizer.state(), TensorDType.F32, meta)));
         lastCheckpointed = step;
         store.prune(config.checkpoint().keepLast());
+        plot();
     }
 
     @Override

@@ -13,4 +13,8 @@ public interface TrainingListener {
 
     default void onCheckpoint(long step, String uri) {
     }
+
+    /** Every train.log_every steps, on rank 0 only: the line it adds to metrics.jsonl ({@link MetricsHistory}). */
+    default void onLog(MetricsRecord record) {
+    }
 }
