@@ -249,7 +249,7 @@ public final class SampleCommand implements Callable<Integer> {
      */
     private String request(Loaded loaded, SampleSpec s, long[] y) throws IOException {
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("weights", VaeCheck.safe(loaded.identity)); // a URI's credentials never reach a file
+        r.put("weights", dev.ditspark.core.config.Secrets.redact(loaded.identity)); // a URI's credentials never reach a file
         r.put("model", loaded.model.config().toString());
         r.put("steps", s.steps());
         r.put("sampler", s.sampler());

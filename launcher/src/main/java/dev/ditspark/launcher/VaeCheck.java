@@ -17,13 +17,13 @@ final class VaeCheck {
     private VaeCheck() { }
 
     static void againstTrainingData(Path vae, VaeConfig c, String dataUri, PrintWriter err) {
-        String where = safe(dataUri) + "/" + DatasetManifest.FILE_NAME;
+        String where = dev.ditspark.core.config.Secrets.redact(dataUri) + "/" + DatasetManifest.FILE_NAME;
         DatasetManifest m;
         try {
             m = DatasetManifest.read(dataUri, new Configuration());
         } catch (Exception e) {
             err.println("dit: warning: --vae is not checked against the training data: cannot read " + where + " ("
-                    + safe(String.valueOf(e.getMessage())) + ")");
+                    + dev.ditspark.core.config.Secrets.redact(String.valueOf(e.getMessage())) + ")");
             err.flush();
             return;
         }
@@ -49,10 +49,5 @@ final class VaeCheck {
                     + "; its scale factor, channels and downsampling match");
             err.flush();
         }
-    }
-
-    /** A URI without credentials (s3a://KEY:SECRET@bucket → s3a://bucket). */
-    static String safe(String text) {
-        return text.replaceAll("(?<=//)[^/@\\s]*@", "");
     }
 }

@@ -1,6 +1,6 @@
 package dev.ditspark.core.diffusion;
 
-import static dev.ditspark.core.diffusion.DeviceConstants.constant;
+import static dev.ditspark.core.model.Functional.scalar;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -20,7 +20,7 @@ import java.util.Arrays;
  * manager ({@link DiffusionTables}); a call gathers the rows of its batch with one index tensor (one (N) int64
  * upload; none when every sample has the same step, as in sampling, where the row is a view), and every
  * coefficient is a column of that block shaped (N, 1, …, 1). Constants are filled on the device
- * ({@link DeviceConstants}), never copied from the host. The model is always called with the ORIGINAL step
+ * ({@link dev.ditspark.core.model.Functional#scalar}), never copied from the host. The model is always called with the ORIGINAL step
  * ({@link NoiseSchedule#timestepMap}), gathered from the same table. No DJL {@code Number} overloads are used:
  * the loss runs under autograd (see Functional).
  */
@@ -98,7 +98,7 @@ public final class GaussianDiffusion {
     public NDArray ddpmStep(NDArray modelOutput, NDArray xT, long[] t, NDArray noise) {
         DiffusionTables.Rows rows = tables.gather(t, xT);
         MeanVariance p = pMeanVariance(modelOutput, xT, rows);
-        NDArray sigma = p.logVariance().mul(constant(p.logVariance(), 0.5)).exp();
+        NDArray sigma = p.logVariance().mul(scalar(p.logVariance(), 0.5)).exp();
         return p.mean().add(sigma.mul(rows.get(DiffusionTables.NONZERO)).mul(noise));
     }
 
@@ -124,10 +124,10 @@ public final class GaussianDiffusion {
         NDArray mean = posteriorMean(predX0, xT, rows);
         NDArray logVariance;
         if (v != null) {
-            NDArray frac = v.add(constant(v, 1.0)).mul(constant(v, 0.5));
+            NDArray frac = v.add(scalar(v, 1.0)).mul(scalar(v, 0.5));
             NDArray minLog = rows.get(DiffusionTables.POSTERIOR_LOG_VARIANCE_CLIPPED);
             NDArray maxLog = rows.get(DiffusionTables.LOG_BETAS);
-            logVariance = frac.mul(maxLog).add(constant(frac, 1.0).sub(frac).mul(minLog));
+            logVariance = frac.mul(maxLog).add(scalar(frac, 1.0).sub(frac).mul(minLog));
             return new MeanVariance(mean, logVariance.exp(), logVariance, predX0, eps);
         }
         return new MeanVariance(mean, rows.get(DiffusionTables.FIXED_VARIANCE), rows.get(DiffusionTables.FIXED_LOG_VARIANCE),
@@ -174,10 +174,10 @@ public final class GaussianDiffusion {
         MeanVariance p = meanVariance(eps.stopGradient(), v, xT, rows);
         NDArray trueMean = posteriorMean(x0, xT, rows);
         NDArray trueLogVariance = rows.get(DiffusionTables.POSTERIOR_LOG_VARIANCE_CLIPPED);
-        NDArray invLn2 = constant(mse, 1.0 / Math.log(2.0));
+        NDArray invLn2 = scalar(mse, 1.0 / Math.log(2.0));
         NDArray kl = meanPerSample(GaussianLikelihood.normalKl(trueMean, trueLogVariance, p.mean(), p.logVariance()))
                 .mul(invLn2);
-        NDArray logScales = p.logVariance().mul(constant(p.logVariance(), 0.5));
+        NDArray logScales = p.logVariance().mul(scalar(p.logVariance(), 0.5));
         NDArray nll = meanPerSample(GaussianLikelihood.discretizedGaussianLogLikelihood(x0, p.mean(), logScales))
                 .neg().mul(invLn2);
         NDArray vb = NDArrays.where(rows.first(), nll, kl); // the NLL at t = 0, the KL elsewhere

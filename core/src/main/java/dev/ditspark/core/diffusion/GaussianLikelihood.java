@@ -1,13 +1,13 @@
 package dev.ditspark.core.diffusion;
 
-import static dev.ditspark.core.diffusion.DeviceConstants.constant;
+import static dev.ditspark.core.model.Functional.scalar;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 
 /**
  * The two likelihood terms of the variational bound, elementwise, in nats. Every constant is a tensor on the
- * first operand's manager, filled on its device (DeviceConstants): these run under autograd in training.
+ * first operand's manager, filled on its device (Functional.scalar): these run under autograd in training.
  */
 final class GaussianLikelihood {
     private GaussianLikelihood() {
@@ -23,19 +23,19 @@ final class GaussianLikelihood {
     /** KL(N(mean1, e^logvar1) ‖ N(mean2, e^logvar2)). The first operand, {@code logvar2}, must be full-shaped. */
     static NDArray normalKl(NDArray mean1, NDArray logvar1, NDArray mean2, NDArray logvar2) {
         NDArray diff = mean1.sub(mean2);
-        NDArray sum = logvar2.add(constant(logvar2, -1.0))
+        NDArray sum = logvar2.add(scalar(logvar2, -1.0))
                 .sub(logvar1)
                 .add(logvar1.sub(logvar2).exp())
                 .add(diff.mul(diff).mul(logvar2.neg().exp()));
-        return sum.mul(constant(sum, 0.5));
+        return sum.mul(scalar(sum, 0.5));
     }
 
     /** Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715x³))), the reference's approximation. */
     static NDArray approxStandardNormalCdf(NDArray x) {
         NDArray cube = x.mul(x).mul(x);
-        NDArray inner = x.add(cube.mul(constant(cube, 0.044715))).mul(constant(x, Math.sqrt(2.0 / Math.PI)));
-        NDArray onePlus = inner.tanh().add(constant(x, 1.0));
-        return onePlus.mul(constant(x, 0.5));
+        NDArray inner = x.add(cube.mul(scalar(cube, 0.044715))).mul(scalar(x, Math.sqrt(2.0 / Math.PI)));
+        NDArray onePlus = inner.tanh().add(scalar(x, 1.0));
+        return onePlus.mul(scalar(x, 0.5));
     }
 
     /**
@@ -45,17 +45,17 @@ final class GaussianLikelihood {
     static NDArray discretizedGaussianLogLikelihood(NDArray x, NDArray means, NDArray logScales) {
         NDArray centered = x.sub(means);
         NDArray invStdv = logScales.neg().exp();
-        NDArray cdfPlus = approxStandardNormalCdf(centered.add(constant(centered, HALF_BIN)).mul(invStdv));
-        NDArray cdfMin = approxStandardNormalCdf(centered.sub(constant(centered, HALF_BIN)).mul(invStdv));
+        NDArray cdfPlus = approxStandardNormalCdf(centered.add(scalar(centered, HALF_BIN)).mul(invStdv));
+        NDArray cdfMin = approxStandardNormalCdf(centered.sub(scalar(centered, HALF_BIN)).mul(invStdv));
         NDArray logCdfPlus = clampedLog(cdfPlus);
-        NDArray logOneMinusCdfMin = clampedLog(constant(cdfMin, 1.0).sub(cdfMin));
+        NDArray logOneMinusCdfMin = clampedLog(scalar(cdfMin, 1.0).sub(cdfMin));
         NDArray logCdfDelta = clampedLog(cdfPlus.sub(cdfMin));
-        NDArray low = x.lt(constant(x, -EDGE));
-        NDArray high = x.gt(constant(x, EDGE));
+        NDArray low = x.lt(scalar(x, -EDGE));
+        NDArray high = x.gt(scalar(x, EDGE));
         return NDArrays.where(low, logCdfPlus, NDArrays.where(high, logOneMinusCdfMin, logCdfDelta));
     }
 
     private static NDArray clampedLog(NDArray p) {
-        return p.maximum(constant(p, MIN_PROBABILITY)).log();
+        return p.maximum(scalar(p, MIN_PROBABILITY)).log();
     }
 }
