@@ -7,6 +7,7 @@ import dev.ditspark.core.engine.Scope;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * The Diffusion Transformer of Peebles &amp; Xie (DIT_SPEC.md §1): patchify, add the fixed 2-D position
@@ -16,82 +17,109 @@ import java.util.List;
  * {@code blocks.0.attn.qkv.weight}, ...), so the released weights load unchanged.
  */
 public final class DiT extends Module {
+    private static final Pattern ADALN_ZERO_MODULATION = Pattern.compile("blocks\\.\\d+\\.adaLN_modulation\\.1\\..*");
+
     private final DiTConfig config;
+    private final ConditioningVariant variant;
     private final PatchEmbed xEmbedder;
     private final TimestepEmbedder tEmbedder;
     private final LabelEmbedder yEmbedder;
     private final Parameter posEmbed;
-    private final List<DiTBlock> blocks;
-    private final FinalLayer finalLayer;
+    private final List<Block> blocks;
+    private final OutputLayer finalLayer;
 
     public DiT(DiTConfig config) {
         this.config = config;
+        this.variant = ConditioningVariant.of(config.conditioning());
         int d = config.hiddenSize();
         this.xEmbedder = child("x_embedder", new PatchEmbed(config.inChannels(), d, config.patchSize()));
         this.tEmbedder = child("t_embedder", new TimestepEmbedder(d));
-        this.yEmbedder = child("y_embedder", new LabelEmbedder(config.numClasses(), d, config.classDropoutProb()));
+        this.yEmbedder = child("y_embedder", new LabelEmbedder(config.labelRows(), d));
         this.posEmbed = fixed("pos_embed", SinCos.positionEmbedding(d, config.gridSize()), 1, config.numPatches(), d);
-        Module blockList = child("blocks", new Module() { });
-        List<DiTBlock> list = new ArrayList<>();
+        ModuleList blockList = child("blocks", new ModuleList());
+        List<Block> list = new ArrayList<>();
         for (int i = 0; i < config.depth(); i++) {
-            list.add(blockList.child(Integer.toString(i), new DiTBlock(config)));
+            list.add(blockList.add(i, variant.newBlock(config)));
         }
         this.blocks = Collections.unmodifiableList(list);
-        this.finalLayer = child("final_layer", new FinalLayer(config));
+        this.finalLayer = child("final_layer", variant.newFinalLayer(config));
+    }
+
+    /**
+     * The initial value of every parameter, by state_dict key: models.py's {@code initialize_weights}, the one
+     * place the DiT's initialisation is decided (whatever its pieces declare). Called in state_dict order by
+     * {@link #initialize}, so a seed gives the same weights as long as the keys are the same.
+     * <ul>
+     *   <li>{@code pos_embed}: the fixed 2-D sin-cos table (frozen);</li>
+     *   <li>{@code x_embedder.proj.weight}: xavier-uniform over its (D, C·p·p) view, as a Linear;</li>
+     *   <li>{@code y_embedder.embedding_table.weight}, {@code t_embedder.mlp.{0,2}.weight}: normal(0, 0.02);</li>
+     *   <li>adaLN-Zero: every block's {@code adaLN_modulation.1} zero (each block starts as the identity);</li>
+     *   <li>{@code final_layer}: its modulation and its {@code linear} zero;</li>
+     *   <li>everything else ({@code _basic_init}): Linear weights xavier-uniform, all biases zero.</li>
+     * </ul>
+     */
+    @Override
+    protected Init initializer(String key, Parameter p) {
+        if (key.equals("pos_embed")) {
+            return p.init();
+        }
+        if (key.endsWith(".bias")) {
+            return Init.ZEROS;
+        }
+        if (key.equals("y_embedder.embedding_table.weight") || key.startsWith("t_embedder.mlp.")) {
+            return Init.normal(0.02);
+        }
+        if (key.startsWith("final_layer.")
+                || (config.conditioning() == Conditioning.ADALN_ZERO && ADALN_ZERO_MODULATION.matcher(key).matches())) {
+            return Init.ZEROS;
+        }
+        if (key.endsWith(".weight")) {
+            return Init.XAVIER_UNIFORM; // every Linear, and the patch conv over its (D, C·p·p) view
+        }
+        throw new IllegalStateException("DiT: no initialiser for parameter " + key);
     }
 
     public DiTConfig config() {
         return config;
     }
 
-    public LabelEmbedder labelEmbedder() {
-        return yEmbedder;
-    }
-
     /**
      * x (N, C, H, W) float32, t (N) int64 steps 0..999, y (N) int64 labels (num_classes = null)
      * → (N, out_channels, H, W): channels 0..C-1 predict ε, C..2C-1 the variance interpolation v.
-     * Label dropout is not applied here: a training step passes {@link LabelEmbedder#trainingLabels}.
+     * Label dropout is not applied here: training passes labels already dropped to the null class
+     * ({@code TrainingBatch}).
      */
     public NDArray forward(NDArray x, NDArray t, NDArray y) {
         // Each piece runs in its own scope (a sub-manager of x's), so only its outputs outlive it: a forward
         // holds one block's intermediates at a time, plus what autograd saves inside libtorch.
         NDManager out = x.getManager();
-        int tokens = config.numPatches();
         NDArray h;
         NDArray c;
-        NDArray context = null;
+        NDArray cond;
         try (Scope s = Scope.under(out)) {
             s.borrow(x);
             s.borrow(t);
             s.borrow(y);
-            h = xEmbedder.forward(x).add(posEmbed.value()); // (N, T, D)
             NDArray tEmb = tEmbedder.forward(t); // (N, D)
             NDArray yEmb = yEmbedder.forward(y); // (N, D)
             c = s.keep(tEmb.add(yEmb));
-            switch (config.conditioning()) {
-                case IN_CONTEXT -> h = h.concat(tEmb.expandDims(1), 1).concat(yEmb.expandDims(1), 1); // (N, T+2, D)
-                case CROSS_ATTENTION -> context = s.keep(tEmb.expandDims(1).concat(yEmb.expandDims(1), 1)); // (N, 2, D)
-                default -> { }
-            }
-            s.keep(h);
+            cond = s.keep(variant.blockCondition(tEmb, yEmb, c));
+            h = s.keep(variant.enter(xEmbedder.forward(x).add(posEmbed.value()), tEmb, yEmb)); // (N, T[+2], D)
         }
-        for (DiTBlock block : blocks) {
+        for (Block block : blocks) {
             try (Scope s = Scope.under(out)) {
                 s.take(h); // the previous block's output is dead once this block has read it
-                s.borrow(c);
-                s.borrow(context);
-                h = s.keep(block.forward(h, c, context));
+                s.borrow(cond);
+                h = s.keep(block.forward(h, cond));
             }
         }
         try (Scope s = Scope.under(out)) {
             s.take(h);
             s.take(c);
-            s.take(context);
-            if (config.conditioning() == Conditioning.IN_CONTEXT) {
-                h = h.get(new NDIndex(":, :{}", tokens)); // drop the two condition tokens
+            if (cond != c) {
+                s.take(cond);
             }
-            return s.keep(unpatchify(finalLayer.forward(h, c)));
+            return s.keep(unpatchify(finalLayer.forward(variant.leave(h, config.numPatches()), c)));
         }
     }
 
@@ -136,9 +164,9 @@ public final class DiT extends Module {
     /** Forward multiply-accumulates of one sample (the paper's "Gflops" unit when divided by 1e9). */
     public long forwardMacs() {
         long tokens = config.numPatches();
-        long sequence = config.conditioning() == Conditioning.IN_CONTEXT ? tokens + 2 : tokens;
+        long sequence = tokens + variant.extraTokens();
         long total = xEmbedder.macs(tokens) + tEmbedder.macs() + finalLayer.macs(tokens);
-        for (DiTBlock b : blocks) {
+        for (Block b : blocks) {
             total += b.macs(sequence);
         }
         return total;

@@ -24,6 +24,14 @@ public abstract class Module {
         return register(new Parameter(name, new Shape(shape), init, true));
     }
 
+    /**
+     * A trainable parameter whose initial value the enclosing model decides ({@link #initializer}), as the DiT's
+     * pieces are initialised by {@code DiT.initializer} (models.py's {@code initialize_weights}).
+     */
+    protected final Parameter parameter(String name, long... shape) {
+        return register(new Parameter(name, new Shape(shape), null, true));
+    }
+
     /** A state_dict entry that is never trained (the reference's requires_grad=False parameter). */
     protected final Parameter fixed(String name, float[] values, long... shape) {
         return register(new Parameter(name, new Shape(shape), Init.fixed(values), false));
@@ -41,6 +49,14 @@ public abstract class Module {
             throw new IllegalStateException("duplicate child " + name);
         }
         return module;
+    }
+
+    /**
+     * How {@link #initialize} fills the parameter with full dotted name {@code key}: by default what the parameter
+     * was declared with; a model overrides this to decide all its initialisation in one place.
+     */
+    protected Init initializer(String key, Parameter p) {
+        return p.init();
     }
 
     /** All parameters with their full dotted names, in registration order. */
@@ -65,15 +81,25 @@ public abstract class Module {
         namedParameters().values().forEach(Parameter::zeroGradient);
     }
 
-    /** Creates every value on {@code manager} from its initialiser, in state_dict order. */
+    /**
+     * Creates every value on {@code manager} from {@link #initializer}, in state_dict order (so one seed gives one
+     * set of weights).
+     *
+     * @throws IllegalStateException a parameter has no initialiser
+     */
     public final void initialize(NDManager manager, RandomGenerator rng) {
-        for (Parameter p : namedParameters().values()) {
+        for (Map.Entry<String, Parameter> e : namedParameters().entrySet()) {
+            Parameter p = e.getValue();
             long n = p.size();
             if (n > Integer.MAX_VALUE) {
-                throw new IllegalStateException("parameter too large: " + p.name());
+                throw new IllegalStateException("parameter too large: " + e.getKey());
+            }
+            Init init = initializer(e.getKey(), p);
+            if (init == null) {
+                throw new IllegalStateException("parameter " + e.getKey() + " has no initialiser");
             }
             float[] data = new float[(int) n];
-            p.init().fill(data, p.shape().getShape(), rng);
+            init.fill(data, p.shape().getShape(), rng);
             NDArray value = manager.create(data, p.shape());
             p.set(value);
         }

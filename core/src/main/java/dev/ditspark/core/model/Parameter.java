@@ -36,6 +36,7 @@ public final class Parameter {
         return shape.size();
     }
 
+    /** The initialiser it was declared with, or null when its model decides ({@link Module#initializer}). */
     public Init init() {
         return init;
     }

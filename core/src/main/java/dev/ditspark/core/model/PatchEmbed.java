@@ -14,10 +14,9 @@ public final class PatchEmbed extends Module {
         this.patch = patch;
         this.channels = channels;
         this.hidden = hidden;
-        Module proj = child("proj", new Module() { });
-        // Xavier over the (D, C·p·p) view, as a Linear on flattened patches would be.
-        this.weight = proj.parameter("weight", Init.XAVIER_UNIFORM, hidden, channels, patch, patch);
-        this.bias = proj.parameter("bias", Init.ZEROS, hidden);
+        ModuleList proj = child("proj", new ModuleList()); // an nn.Conv2d in the reference: keys proj.weight, proj.bias
+        this.weight = proj.parameter("weight", hidden, channels, patch, patch);
+        this.bias = proj.parameter("bias", hidden);
     }
 
     /** (N, C, H, W) → (N, T, D), token k = patch (k / g, k % g). */

@@ -9,10 +9,10 @@ public final class TimestepEmbedder extends Module {
     private final Linear fc2;
 
     public TimestepEmbedder(int hidden) {
-        Module mlp = child("mlp", new Module() { });
-        // Keys mlp.0 and mlp.2 (mlp.1 is the SiLU of the reference's nn.Sequential). Weights N(0, 0.02).
-        this.fc1 = mlp.child("0", new Linear(FREQUENCY_SIZE, hidden, Init.normal(0.02)));
-        this.fc2 = mlp.child("2", new Linear(hidden, hidden, Init.normal(0.02)));
+        ModuleList mlp = child("mlp", new ModuleList());
+        // Keys mlp.0 and mlp.2 (mlp.1 is the SiLU of the reference's nn.Sequential).
+        this.fc1 = mlp.add(0, new Linear(FREQUENCY_SIZE, hidden));
+        this.fc2 = mlp.add(2, new Linear(hidden, hidden));
     }
 
     /** (N) integer steps → (N, D). */

@@ -2,6 +2,7 @@ package dev.ditspark.core.vae;
 
 import ai.djl.ndarray.NDArray;
 import dev.ditspark.core.model.Module;
+import dev.ditspark.core.model.ModuleList;
 
 /** diffusers' UNetMidBlock2D as the VAE uses it: resnet, attention, resnet at constant width. */
 final class MidBlock extends Module {

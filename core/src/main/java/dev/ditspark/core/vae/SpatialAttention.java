@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import dev.ditspark.core.model.Functional;
 import dev.ditspark.core.model.Linear;
 import dev.ditspark.core.model.Module;
+import dev.ditspark.core.model.ModuleList;
 
 /**
  * The mid block's single-head self-attention over the H·W positions (diffusers' Attention with

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import dev.ditspark.core.engine.Scope;
 import dev.ditspark.core.model.Functional;
 import dev.ditspark.core.model.Module;
+import dev.ditspark.core.model.ModuleList;
 import java.util.ArrayList;
 import java.util.List;
 
