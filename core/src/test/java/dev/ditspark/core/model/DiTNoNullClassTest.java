@@ -121,10 +121,6 @@ class DiTNoNullClassTest {
                     }, ProgressListener.NONE);
             assertEquals(new Shape(2, 4, 8, 8), x.getShape());
             assertEquals(List.of(2L, 2L, 2L), batches); // the batch never doubles: no unconditional half
-
-            // Label dropout cannot be forced onto a row that does not exist.
-            assertThrows(IllegalStateException.class,
-                    () -> model.labelEmbedder().trainingLabels(new long[] {1}, new boolean[] {true}, null));
         }
     }
 }

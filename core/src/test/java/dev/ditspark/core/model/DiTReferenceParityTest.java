@@ -79,11 +79,12 @@ class DiTReferenceParityTest {
             assertClose(f.readFloat32("io.out"), out.toFloatArray(), FORWARD_TOLERANCE, fixture + " forward");
 
             long[] forceDrop = f.readInt64("io.force_drop");
-            boolean[] drop = new boolean[forceDrop.length];
-            for (int i = 0; i < drop.length; i++) {
-                drop[i] = forceDrop[i] == 1;
+            long[] dropped = f.readInt64("io.y");
+            for (int i = 0; i < dropped.length; i++) {
+                if (forceDrop[i] == 1) {
+                    dropped[i] = cfg.nullClass(); // models.py token_drop: torch.where(drop_ids, num_classes, labels)
+                }
             }
-            long[] dropped = model.labelEmbedder().trainingLabels(f.readInt64("io.y"), drop, null);
             assertClose(f.readFloat32("io.out_force_drop"), model.forward(x, t, manager.create(dropped)).toFloatArray(),
                     FORWARD_TOLERANCE, fixture + " forced label drop");
 
