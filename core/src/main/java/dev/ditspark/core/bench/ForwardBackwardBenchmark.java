@@ -1,11 +1,10 @@
 package dev.ditspark.core.bench;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
+import dev.ditspark.core.engine.GradientTape;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.DiT;
 import dev.ditspark.core.model.DiTConfig;
@@ -71,10 +70,10 @@ public final class ForwardBackwardBenchmark {
             NDArray y = step.randomInteger(0, cfg.numClasses(), new Shape(batch), ai.djl.ndarray.types.DataType.INT64);
             if (backward) {
                 model.zeroGradients();
-                try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+                try (GradientTape tape = GradientTape.record()) { // the training step's backward path
                     NDArray out = model.forward(x, t, y);
                     NDArray loss = out.mul(out).mean();
-                    gc.backward(loss);
+                    tape.backward(loss);
                     // On a GPU backward only enqueues kernels: reading a value waits for the stream, backward included.
                     loss.getFloat();
                 }

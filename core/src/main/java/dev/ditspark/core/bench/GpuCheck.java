@@ -234,7 +234,7 @@ public final class GpuCheck {
     }
 
     private String trainSteps(boolean tf32, int n) {
-        ai.djl.pytorch.jni.JniUtils.emptyCudaCache(); // the memory figure is then this check's own
+        TorchEngine.emptyCudaCache(); // the memory figure is then this check's own
         MatmulPrecision.apply(tf32 ? "tf32" : "fp32");
         DiTConfig cfg = DiTConfig.named(model, 256);
         GaussianDiffusion diffusion = GaussianDiffusion.linear();
@@ -301,7 +301,7 @@ public final class GpuCheck {
     }
 
     private String samplingStep() {
-        ai.djl.pytorch.jni.JniUtils.emptyCudaCache();
+        TorchEngine.emptyCudaCache();
         MatmulPrecision.apply("tf32");
         DiTConfig cfg = DiTConfig.named(model, 256);
         GaussianDiffusion diffusion = GaussianDiffusion.linear("250");

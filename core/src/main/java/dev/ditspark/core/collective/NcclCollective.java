@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.pytorch.jni.TensorMemory;
+import dev.ditspark.core.engine.NoGrad;
+import dev.ditspark.core.engine.TensorMemory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -159,9 +159,8 @@ public final class NcclCollective implements Collective {
             return;
         }
         NDArray first = tensors.get(0);
-        boolean gradMode = JniUtils.isGradMode(); // the in-place updates below must not be recorded
-        JniUtils.setGradMode(false);
-        try (NDManager tmp = first.getManager().newSubManager(first.getDevice())) {
+        // The in-place updates below must not be recorded.
+        try (NoGrad off = NoGrad.enter(); NDManager tmp = first.getManager().newSubManager(first.getDevice())) {
             NDArray w = tmp.full(new Shape(), world, DataType.FLOAT32); // filled on the device: no host copy
             if (dtype == AllreduceDtype.FP32) {
                 enqueue("allreduce", tensors, (t, p, n) -> nccl.ncclAllReduce(p, p, n, nccl.ncclFloat32, nccl.ncclSum,
@@ -200,8 +199,6 @@ public final class NcclCollective implements Collective {
                     Bf16OnDevice.widenInto(wire.get(i), t);
                 }
             }
-        } finally {
-            JniUtils.setGradMode(gradMode);
         }
     }
 

@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.pytorch.jni.TensorMemory;
+import dev.ditspark.core.engine.NoGrad;
+import dev.ditspark.core.engine.TensorMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -102,12 +102,8 @@ final class TensorBuckets {
 
     /** {@code t[...] = values}, outside autograd (the target may be a parameter that requires grad). */
     private static void assignCopy(NDArray t, ByteBuffer values) {
-        boolean gradMode = JniUtils.isGradMode(); // thread-local in libtorch
-        JniUtils.setGradMode(false);
-        try (NDManager tmp = t.getManager().newSubManager(t.getDevice())) {
+        try (NoGrad off = NoGrad.enter(); NDManager tmp = t.getManager().newSubManager(t.getDevice())) {
             t.set(ALL, tmp.create(values, t.getShape(), DataType.FLOAT32));
-        } finally {
-            JniUtils.setGradMode(gradMode);
         }
     }
 }

@@ -8,11 +8,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
+import dev.ditspark.core.engine.NoGrad;
 import java.util.Arrays;
 
 /**
- * ε-prediction Gaussian diffusion on a (possibly respaced) {@link NoiseSchedule} (DIT_SPEC.md §2): the
+ * ε-prediction Gaussian diffusion on a (possibly respaced) {@link NoiseSchedule} (docs/diffusion.md): the
  * forward process, the hybrid training loss, the model's reverse step (DDPM, DDIM) and the sampling loop.
  *
  * <p>Timesteps are indices of this chain, known on the host as {@code long[]}. The coefficients are the
@@ -143,7 +143,7 @@ public final class GaussianDiffusion {
 
     /**
      * The hybrid loss of one batch: x_t = qSample(x0, t, noise), the model called on x_t with the original
-     * steps of t, then {@link #lossTerms}. Run it under a GradientCollector to train.
+     * steps of t, then {@link #lossTerms}. Run it under a {@link dev.ditspark.core.engine.GradientTape} to train.
      */
     public LossTerms trainingLosses(Denoiser model, NDArray x0, long[] t, NDArray y, NDArray noise) {
         DiffusionTables.Rows rows = tables.gather(t, x0); // the batch's one index upload; every gather below uses it
@@ -200,9 +200,7 @@ public final class GaussianDiffusion {
         Shape shape = xT.getShape();
         int n = Math.toIntExact(shape.get(0));
         int total = numTimesteps();
-        boolean gradMode = JniUtils.isGradMode(); // thread-local in libtorch: sampling must not build graphs
-        JniUtils.setGradMode(false);
-        try {
+        try (NoGrad off = NoGrad.enter()) { // grad mode is per thread in libtorch: sampling must not build graphs
             NDArray x = xT;
             for (int done = 0; done < total; done++) {
                 int i = total - 1 - done;
@@ -228,8 +226,6 @@ public final class GaussianDiffusion {
                 listener.onStep(done + 1, total, original[0]);
             }
             return x;
-        } finally {
-            JniUtils.setGradMode(gradMode);
         }
     }
 

@@ -80,4 +80,10 @@ public final class TorchEngine {
         engine();
         ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
     }
+
+    /** Returns the CUDA caching allocator's unused blocks to the driver ({@code torch.cuda.empty_cache()}). */
+    public static void emptyCudaCache() {
+        engine();
+        ai.djl.pytorch.jni.JniUtils.emptyCudaCache();
+    }
 }

@@ -1,11 +1,11 @@
 package dev.ditspark.core.eval;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import dev.ditspark.core.data.FashionMnist;
+import dev.ditspark.core.engine.GradientTape;
+import dev.ditspark.core.engine.NoGrad;
 import dev.ditspark.core.model.Functional;
 import dev.ditspark.core.model.Init;
 import dev.ditspark.core.model.Linear;
@@ -115,7 +115,7 @@ public final class FashionClassifier extends Module {
         float[] features = new float[count * FEATURES];
         for (int start = 0; start < count; start += EVAL_BATCH) {
             int n = Math.min(EVAL_BATCH, count - start);
-            try (NDManager scope = manager.newSubManager()) {
+            try (NoGrad off = NoGrad.enter(); NDManager scope = manager.newSubManager()) { // inference: no graph
                 float[] chunk = new float[n * plane];
                 System.arraycopy(images, start * plane, chunk, 0, chunk.length);
                 NDArray f = features(scope.create(chunk, new Shape(n, 1, SIDE, SIDE)));
@@ -169,11 +169,11 @@ public final class FashionClassifier extends Module {
                 try (NDManager scope = manager.newSubManager()) {
                     NDArray x = scope.create(pixels, new Shape(batch, 1, SIDE, SIDE));
                     NDArray y = scope.create(oneHot, new Shape(batch, CLASSES));
-                    try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+                    try (GradientTape tape = GradientTape.record()) {
                         // Cross-entropy: −mean_i log softmax(logits_i)[y_i], written with tensor ops only.
                         NDArray loss = model.logits(x).logSoftmax(1).mul(y).sum().neg()
                                 .div(scope.create((float) batch));
-                        gc.backward(loss);
+                        tape.backward(loss);
                         lossSum += loss.getFloat();
                     }
                 }

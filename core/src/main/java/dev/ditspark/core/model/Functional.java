@@ -4,6 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+import ai.djl.nn.pooling.Pool;
 import dev.ditspark.core.engine.FusedOps;
 
 /**
@@ -32,21 +39,21 @@ public final class Functional {
 
     /** y = x·Wᵀ + b over the last dimension; W is (out, in) as in PyTorch. */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
-        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+        return Linear.linear(x, weight, bias).singletonOrThrow();
     }
 
-    /** LayerNorm over the last dimension without affine parameters (the spec's eps 1e-6, no keys). */
+    /** LayerNorm over the last dimension without affine parameters (the DiT's eps 1e-6, no keys). */
     public static NDArray layerNorm(NDArray x, float eps) {
         long d = x.getShape().get(x.getShape().dimension() - 1);
         NDManager m = x.getManager();
         NDArray ones = m.ones(new Shape(d), x.getDataType());
         NDArray zeros = m.zeros(new Shape(d), x.getDataType());
-        return x.getNDArrayInternal().layerNorm(x, new Shape(d), ones, zeros, eps).singletonOrThrow();
+        return LayerNorm.layerNorm(x, new Shape(d), ones, zeros, eps).singletonOrThrow();
     }
 
     /** SiLU as x·sigmoid(x): DJL's swish keeps a freed scalar (see class comment). */
     public static NDArray silu(NDArray x) {
-        return x.mul(x.getNDArrayInternal().sigmoid());
+        return x.mul(Activation.sigmoid(x));
     }
 
     /**
@@ -74,15 +81,12 @@ public final class Functional {
 
     /** 2-D convolution with kernel = stride = p and no padding (the patch embedding). */
     public static NDArray patchConv(NDArray x, NDArray weight, NDArray bias, int p) {
-        return x.getNDArrayInternal()
-                .convolution(x, weight, bias, new Shape(p, p), new Shape(0, 0), new Shape(1, 1), 1)
-                .singletonOrThrow();
+        return Conv2d.conv2d(x, weight, bias, new Shape(p, p), new Shape(0, 0), new Shape(1, 1), 1).singletonOrThrow();
     }
 
     /** 2-D convolution with a square kernel, the given stride and symmetric zero padding (PyTorch's Conv2d). */
     public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
-        return x.getNDArrayInternal()
-                .convolution(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding), new Shape(1, 1), 1)
+        return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding), new Shape(1, 1), 1)
                 .singletonOrThrow();
     }
 
@@ -99,25 +103,23 @@ public final class Functional {
         NDManager m = x.getManager();
         NDArray ones = m.ones(new Shape(rest), x.getDataType());
         NDArray zeros = m.zeros(new Shape(rest), x.getDataType());
-        NDArray normed = g.getNDArrayInternal().layerNorm(g, new Shape(rest), ones, zeros, eps).singletonOrThrow();
+        NDArray normed = LayerNorm.layerNorm(g, new Shape(rest), ones, zeros, eps).singletonOrThrow();
         return normed.reshape(s).mul(weight.reshape(1, c, 1, 1)).add(bias.reshape(1, c, 1, 1));
     }
 
     /** max(x, 0), as a tensor op (no Java scalar). */
     public static NDArray relu(NDArray x) {
-        return x.getNDArrayInternal().relu();
+        return Activation.relu(x);
     }
 
     /** Max pooling over non-overlapping k×k windows of (N, C, H, W). */
     public static NDArray maxPool(NDArray x, int k) {
-        return x.getNDArrayInternal().maxPool(new Shape(k, k), new Shape(k, k), new Shape(0, 0), false);
+        return Pool.maxPool2d(x, new Shape(k, k), new Shape(k, k), new Shape(0, 0), false);
     }
 
     /** Rows of {@code table} picked by the int64 {@code indices}, attached to the indices' manager. */
     public static NDArray embedding(NDArray indices, NDArray table) {
-        return indices.getNDArrayInternal()
-                .embedding(indices, table, ai.djl.ndarray.types.SparseFormat.DENSE)
-                .singletonOrThrow();
+        return Embedding.embedding(indices, table, SparseFormat.DENSE).singletonOrThrow();
     }
 
     /**

@@ -1,9 +1,8 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.ndarray.types.Shape;
+import dev.ditspark.core.engine.Gradients;
 
 /**
  * One named tensor of the model's state_dict. Trainable parameters take gradients; the fixed
@@ -73,12 +72,7 @@ public final class Parameter {
      */
     public void zeroGradient() {
         if (value != null && trainable) {
-            PtNDArray v = (PtNDArray) value;
-            try (PtNDArray g = JniUtils.getGradient(v)) {
-                if (g != null) {
-                    JniUtils.zeroGrad(v);
-                }
-            }
+            Gradients.zero(value);
         }
     }
 

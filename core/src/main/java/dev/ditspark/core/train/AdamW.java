@@ -3,12 +3,11 @@ package dev.ditspark.core.train;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import dev.ditspark.core.engine.FusedOps;
+import dev.ditspark.core.engine.Gradients;
 import dev.ditspark.core.engine.NoGrad;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.ditspark.core.model.Module;
 import dev.ditspark.core.model.Parameter;
 import java.util.ArrayList;
@@ -20,14 +19,14 @@ import java.util.Objects;
 
 /**
  * torch.optim.AdamW (amsgrad and maximize off) over a model's trainable parameters, with torch's
- * single-tensor update order, so trajectories match PyTorch to float rounding (DIT_SPEC §3).
+ * single-tensor update order, so trajectories match PyTorch to float rounding (docs/recipe.md).
  *
  * <p>When the fused TorchScript ops are loaded ({@link FusedOps}), a step is one {@code torch._fused_adamw_}
  * call over all parameters (torch.optim.AdamW(fused=True); it agrees with the single-tensor order within ~1e-7
  * relative, AdamWTest). Otherwise all arithmetic stays on the parameters' device as tensor ops; scalars are 0-d float32 tensors on a
  * per-step manager (never Java {@code Number} operands, whose DJL scalars are freed early), and every
  * temporary is closed per parameter, so a step leaves nothing behind and needs at most three parameter-sized
- * temporaries at a time. Call {@link #step()} outside a {@code GradientCollector}. Not thread-safe.
+ * temporaries at a time. Call {@link #step()} outside a {@code GradientTape}. Not thread-safe.
  */
 public final class AdamW implements AutoCloseable {
     private static final String EXP_AVG = "exp_avg.";
@@ -235,7 +234,7 @@ public final class AdamW implements AutoCloseable {
         List<NDArray> grads = new ArrayList<>(params.size());
         params.forEach((name, p) -> {
             // DJL's getGradient() would return fresh zeros for a missing gradient; ask libtorch directly.
-            PtNDArray g = JniUtils.getGradient((PtNDArray) p.value());
+            NDArray g = Gradients.of(p.value());
             if (g == null) {
                 throw new IllegalStateException("AdamW: parameter " + name
                         + " has no gradient (run a backward pass that reaches it before step())");

@@ -10,7 +10,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
+import dev.ditspark.core.engine.GradientTape;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.testing.Fixtures;
 import dev.ditspark.core.weights.SafetensorsFile;
@@ -103,9 +103,9 @@ class GaussianDiffusionTest {
             NDArray noise = StateDict.read(f, "loss.noise", m);
             NDArray output = StateDict.read(f, "loss.model_output", m);
             output.setRequiresGradient(true);
-            try (GradientCollector gc = TorchEngine.engine().newGradientCollector()) {
+            try (GradientTape tape = GradientTape.record()) {
                 LossTerms l = diffusion.trainingLosses((x, tt, y) -> output, x0, t, null, noise);
-                gc.backward(l.vb().sum());
+                tape.backward(l.vb().sum());
             }
             NDArray grad = output.getGradient();
             float epsGrad = grad.get(new NDIndex(":, :4")).abs().max().getFloat();
@@ -118,8 +118,8 @@ class GaussianDiffusionTest {
 
             // and the full loss reaches ε̂ through the mse
             output.setRequiresGradient(true);
-            try (GradientCollector gc = TorchEngine.engine().newGradientCollector()) {
-                gc.backward(diffusion.trainingLosses((x, tt, y) -> output, x0, t, null, noise).meanLoss());
+            try (GradientTape tape = GradientTape.record()) {
+                tape.backward(diffusion.trainingLosses((x, tt, y) -> output, x0, t, null, noise).meanLoss());
             }
             assertTrue(output.getGradient().get(new NDIndex(":, :4")).abs().max().getFloat() > 0);
         }
@@ -127,7 +127,7 @@ class GaussianDiffusionTest {
 
     @Test
     void lossGradientsDoNotDependOnGarbageCollection() throws Exception {
-        // Guards the Number-scalar bug of DJL (ARCHITECTURE.md): a freed scalar would change the second pass.
+        // Guards the Number-scalar bug of DJL (the class comment of Functional): a freed scalar would change the second pass.
         GaussianDiffusion diffusion = GaussianDiffusion.linear();
         try (SafetensorsFile f = Fixtures.open("diffusion.safetensors"); NDManager m = TorchEngine.newManager()) {
             float[][] grads = new float[2][];
@@ -137,7 +137,7 @@ class GaussianDiffusionTest {
                     NDArray noise = StateDict.read(f, "loss.noise", step);
                     NDArray output = StateDict.read(f, "loss.model_output", step);
                     output.setRequiresGradient(true);
-                    try (GradientCollector gc = TorchEngine.engine().newGradientCollector()) {
+                    try (GradientTape tape = GradientTape.record()) {
                         NDArray loss = diffusion.trainingLosses((x, tt, y) -> output.mul(output.onesLike()), x0,
                                 f.readInt64("loss.t"), null, noise).meanLoss();
                         if (pass == 1) {
@@ -148,7 +148,7 @@ class GaussianDiffusionTest {
                                 step.randomNormal(new Shape(1024, 64)).close();
                             }
                         }
-                        gc.backward(loss);
+                        tape.backward(loss);
                     }
                     grads[pass] = output.getGradient().toFloatArray();
                 }

@@ -4,11 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
+import dev.ditspark.core.engine.GradientTape;
 import dev.ditspark.core.engine.TorchEngine;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +15,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * Guards against DJL's freed-scalar autograd bug (ARCHITECTURE.md): if any op kept a Java-owned scalar,
+ * Guards against DJL's freed-scalar autograd bug (the class comment of Functional): if any op kept a Java-owned scalar,
  * the garbage collection between the two passes would change the gradients.
  */
 class DiTAutogradTest {
@@ -37,7 +36,7 @@ class DiTAutogradTest {
             NDArray x = step.create(xs, new Shape(2, 4, 8, 8));
             NDArray t = step.create(new long[] {3, 999});
             NDArray y = step.create(new long[] {1, 10});
-            try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
+            try (GradientTape tape = GradientTape.record()) {
                 NDArray out = model.forward(x, t, y);
                 NDArray loss = out.mul(out.duplicate().stopGradient()).sum();
                 if (collectGarbage) {
@@ -50,7 +49,7 @@ class DiTAutogradTest {
                         step.randomNormal(new Shape(1024, 64)).close();
                     }
                 }
-                gc.backward(loss);
+                tape.backward(loss);
             }
             List<float[]> grads = new ArrayList<>();
             for (Parameter p : model.namedParameters().values()) {

@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** Given draws handed out in order (for parity with recorded reference noise); running out is an error. */
+/** Test support: given draws handed out in order (parity with recorded reference noise); running out is an error. */
 public final class FixedNoise implements NoiseSource {
     private final List<float[]> draws;
     private int next;
