@@ -1,7 +1,7 @@
-"""Reference DiT model and Gaussian diffusion, written from docs/DIT_SPEC.md.
+"""Reference DiT model and Gaussian diffusion, written from docs/model.md and docs/diffusion.md.
 
 Used only to generate numerical parity fixtures for the Java implementation.
-Section numbers (§1, §2) refer to /work/shared/docs/DIT_SPEC.md.
+§1 below means docs/model.md, §2 docs/diffusion.md.
 """
 import math
 

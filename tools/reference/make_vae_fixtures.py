@@ -77,7 +77,7 @@ def vae_tiny(out_dir):
 
 
 def center_crop_arr(pil_image, image_size):
-    """ADM's center crop, as the DiT release's train.py applies it (DIT_SPEC section 3)."""
+    """ADM's center crop, as the DiT release's train.py applies it (docs/recipe.md, "Data")."""
     from PIL import Image
     while min(*pil_image.size) >= 2 * image_size:
         pil_image = pil_image.resize(tuple(x // 2 for x in pil_image.size), resample=Image.BOX)

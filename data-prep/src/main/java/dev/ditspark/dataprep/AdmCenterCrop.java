@@ -1,7 +1,7 @@
 package dev.ditspark.dataprep;
 
 /**
- * ADM's center crop (DIT_SPEC §3), as the reference computes it with PIL: while the short side is at least
+ * ADM's center crop (docs/recipe.md, "Data"), as the reference computes it with PIL: while the short side is at least
  * 2×size, halve the image (integer halving of each side) with a box filter; then resize with bicubic so the
  * short side is size (the long side rounded half-to-even, Python's {@code round}); then cut the centre
  * size×size with floor offsets.

@@ -268,7 +268,7 @@ public final class SampleCommand implements Callable<Integer> {
 
     private record Loaded(DiT model, SampleSpec defaults, RunConfig run, String identity) { }
 
-    /** Latents (n, C, h, w) → pixel samples through the VAE decoder (DIT_SPEC §3: decoding divides by the scaling factor). */
+    /** Latents (n, C, h, w) → pixel samples through the VAE decoder (docs/recipe.md, "Data": decoding divides by the scaling factor). */
     private static SampleImages decode(AutoencoderKL ae, NDArray z, int n, DiTConfig cfg) {
         int size = cfg.inputSize() * ae.config().downsampling();
         NDArray img = ae.decode(z.div(Functional.scalar(z, ae.config().scalingFactor())));

@@ -35,7 +35,7 @@ class ConfigFilesTest {
 
     private static final Path CONF = RepoFiles.root().resolve("conf");
 
-    /** DIT_SPEC's parameter counts at 256 px (pos_embed included); at 512 px pos_embed has 1024 instead of 256 rows. */
+    /** docs/model.md's parameter counts at 256 px (pos_embed included); at 512 px pos_embed has 1024 instead of 256 rows. */
     private static final Map<String, Long> PARAMETERS = new LinkedHashMap<>();
 
     static {

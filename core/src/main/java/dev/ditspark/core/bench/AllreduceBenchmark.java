@@ -32,7 +32,7 @@ import java.util.concurrent.Future;
  * <p>Usage: {@code AllreduceBenchmark [sizes MB, e.g. 1,16,64] [worlds, e.g. 2,4] [repeats]}.
  */
 public final class AllreduceBenchmark {
-    /** DiT-XL/2's trainable parameters (DIT_SPEC: 675M), float32 gradients. */
+    /** DiT-XL/2's trainable parameters (docs/model.md: 675M), float32 gradients. */
     public static final long DIT_XL2_GRADIENT_BYTES = 675_000_000L * 4;
 
     /** Best-of-repeats seconds for one allreduce of {@code bytes} over {@code world} ranks, and the copy's. */

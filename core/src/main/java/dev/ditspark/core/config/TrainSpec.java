@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 
 /**
- * {@code train:} the paper's recipe by default (DIT_SPEC §3): global batch 256, AdamW lr 1e-4, wd 0, betas
+ * {@code train:} the paper's recipe by default (docs/recipe.md): global batch 256, AdamW lr 1e-4, wd 0, betas
  * (0.9, 0.999), eps 1e-8, EMA 0.9999.
  *
  * @param microBatch images per forward pass on one worker; when global_batch / workers is larger, gradients

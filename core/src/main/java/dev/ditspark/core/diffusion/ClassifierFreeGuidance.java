@@ -7,7 +7,7 @@ import dev.ditspark.core.model.DiT;
 import java.util.Arrays;
 
 /**
- * Sampling a DiT with classifier-free guidance (DIT_SPEC.md §1 guided forward): the batch is [z; z] with
+ * Sampling a DiT with classifier-free guidance (docs/model.md, "Guided forward"): the batch is [z; z] with
  * labels [y; null], each step calls {@link DiT#forwardWithCfg} (which guides the first 3 ε channels by
  * default, all C with {@code allChannels}), and the result is the first half. As the reference's sample
  * script, guidance is used only for a scale above 1; otherwise the plain forward on (z, y) (no unconditional

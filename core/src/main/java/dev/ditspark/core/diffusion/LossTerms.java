@@ -3,7 +3,7 @@ package dev.ditspark.core.diffusion;
 import ai.djl.ndarray.NDArray;
 
 /**
- * The hybrid training loss of a batch, per sample (DIT_SPEC.md §2): x_t (N, C, H, W), mse (N), vb (N, in
+ * The hybrid training loss of a batch, per sample (docs/diffusion.md, "Training loss"): x_t (N, C, H, W), mse (N), vb (N, in
  * bits; zeros for a model without sigma channels, whose loss is the mse only) and loss = mse + vb (N).
  */
 public record LossTerms(NDArray xT, NDArray mse, NDArray vb, NDArray loss) {

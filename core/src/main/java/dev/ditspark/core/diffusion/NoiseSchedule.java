@@ -3,7 +3,7 @@ package dev.ditspark.core.diffusion;
 import java.util.Arrays;
 
 /**
- * A chain of betas and every array derived from it (DIT_SPEC.md §2), all in float64 on the host. The
+ * A chain of betas and every array derived from it (docs/diffusion.md, "Schedule"), all in float64 on the host. The
  * tensor side only ever sees these values gathered per sample and cast to float32.
  *
  * <p>A respaced chain ({@link #respace}) keeps, for each of its steps, the original step it stands for

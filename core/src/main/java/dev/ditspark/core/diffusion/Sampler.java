@@ -2,7 +2,7 @@ package dev.ditspark.core.diffusion;
 
 import ai.djl.ndarray.NDArray;
 
-/** How one reverse step goes from x_t to x_(t−1) given the model output (DIT_SPEC.md §2). */
+/** How one reverse step goes from x_t to x_(t−1) given the model output (docs/diffusion.md, "Samplers"). */
 public sealed interface Sampler permits Sampler.Ddpm, Sampler.Ddim {
 
     /** One step; t are indices of the diffusion's (possibly respaced) chain, known on the host. */

@@ -4,19 +4,9 @@ import java.util.Arrays;
 import java.util.TreeSet;
 
 /**
- * Which original steps a respaced sampler keeps (DIT_SPEC.md §2, the reference's {@code space_timesteps}).
- *
- * <ul>
- *   <li>{@code "250"}: one section; stride (T−1)/(N−1) in floating point, and the kept steps are the
- *       rounded running sum of the stride (Python's round, half to even), so {0, 4, 8, …, 995, 999}.</li>
- *   <li>{@code "10,10,5"}: T split into equal sections (the first T mod k one step longer), each spaced as
- *       above inside itself.</li>
- *   <li>{@code "ddimN"}: every (T/N)-th step from 0, the smallest integer stride giving exactly N steps.</li>
- * </ul>
- *
- * <p>The running sum is the reference's arithmetic. It equals the spec's round(i·stride) for "250" and "10"
- * but not for every N: at N = 21, step 10 is 499.5 by multiplication and just under it by summation, so
- * the reference keeps 499, and so do we.
+ * Which original steps a respaced sampler keeps, as the reference's {@code space_timesteps}: {@code "250"}, sections
+ * such as {@code "10,10,5"}, or {@code "ddimN"} (docs/diffusion.md, "Respacing", which also gives the running-sum
+ * arithmetic that decides N = 21).
  *
  * @param spec the text it was parsed from
  * @param keptSteps the kept original steps, ascending, distinct

@@ -12,20 +12,9 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * TensorFloat-32 for CUDA float32 matmuls and convolutions, the switch the reference training script turns on
- * ({@code torch.backends.cuda.matmul.allow_tf32 = True}, {@code torch.backends.cudnn.allow_tf32 = True}): on
- * Ampere and later GPUs float32 GEMMs then run on tensor cores with 10-bit mantissa inputs and float32
- * accumulation (8× the float32 rate on an H100). It changes nothing on the CPU.
- *
- * <p>DJL 0.36 has no call for it (its JNI library exposes cuDNN benchmark mode, thread counts and grad mode
- * only), and TorchScript cannot set it. libtorch keeps the flag in its global context, so it is set there
- * directly: {@code at::globalContext().setAllowTF32CuBLAS(bool)} and {@code setAllowTF32CuDNN(bool)} of the
- * libtorch_cpu library DJL loaded (both builds, CPU and CUDA, export them; libtorch 2.7.1,
- * aten/src/ATen/Context.cpp: {@code setAllowTF32CuBLAS(b)} sets the float32 matmul precision to "high" or
- * "highest", exactly what Python's setter does), called through JNA, which DJL already ships. The value is read
- * back through libtorch's own getters, so a failure to take effect is seen, not assumed.
- *
- * <p>The flag is process-wide: every trainer in one JVM shares it. {@code TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1}
- * in the environment forces TF32 on whatever is set here; {@link #apply} then says so.
+ * ({@code allow_tf32 = True}); nothing changes on the CPU. DJL has no call for it, so libtorch's global context is set
+ * through JNA and read back (docs/gpu.md, "TF32 matmuls"). The flag is process-wide;
+ * {@code TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1} in the environment forces TF32 on, which {@link #apply} reports.
  */
 public final class MatmulPrecision {
     private static final Logger LOG = LogManager.getLogger(MatmulPrecision.class);

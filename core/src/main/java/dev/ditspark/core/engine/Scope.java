@@ -5,16 +5,10 @@ import ai.djl.ndarray.NDManager;
 import java.util.function.UnaryOperator;
 
 /**
- * A short-lived sub-manager for one piece of a forward pass (a DiT block, an embedder, one sampling step), so
- * that its intermediates are freed as soon as the piece returns instead of living until the caller's manager
- * closes. libtorch results attach to the first operand's manager, so the piece's inputs are moved into the scope
- * first: {@link #borrow} for arrays the caller still owns (they go back to their manager on close), {@link #take}
- * for arrays the caller hands over (they are freed on close). {@link #keep} moves a result out to the parent.
- *
- * <p>Closing the Java wrappers is safe under autograd: what backward needs is refcounted inside libtorch. It is
- * unsafe only for tensors whose memory is a Java buffer ({@code NDManager.create(float[])} and friends wrap the
- * buffer without a copy): such a tensor must not be created inside a scope when backward will read it. Scalars
- * are therefore made with {@code NDManager.full}, which libtorch owns.
+ * A short-lived sub-manager for one piece of a forward pass, so its intermediates are freed when the piece returns
+ * (docs/architecture.md, "Memory and fused kernels"). {@link #borrow} an input the caller still owns, {@link #take}
+ * one it hands over, {@link #keep} the result. Never create a tensor over a Java buffer inside a scope that closes
+ * before backward reads it; make scalars with {@code NDManager.full}.
  *
  * <pre>{@code
  * try (Scope s = Scope.under(x.getManager())) {

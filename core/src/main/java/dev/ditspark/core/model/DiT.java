@@ -10,8 +10,11 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The Diffusion Transformer of Peebles &amp; Xie (DIT_SPEC.md §1): patchify, add the fixed 2-D position
+ * The Diffusion Transformer of Peebles &amp; Xie (docs/model.md): patchify, add the fixed 2-D position
  * embedding, condition on c = t_emb + y_emb through {@code depth} blocks, final layer, unpatchify.
+ *
+ * <p>The conditioning variant ({@link ConditioningVariant}) is chosen once here, from the config: it gives the block
+ * and final-layer classes and how the condition reaches them, so {@link #forward} has no per-variant branch.
  *
  * <p>State_dict keys are the reference's ({@code x_embedder.proj.weight}, {@code pos_embed},
  * {@code blocks.0.attn.qkv.weight}, ...), so the released weights load unchanged.

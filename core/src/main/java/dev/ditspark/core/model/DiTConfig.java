@@ -7,7 +7,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Shape of a DiT (DIT_SPEC.md §1). {@code inputSize} is the latent (or pixel) side length, so 32 for
+ * Shape of a DiT (docs/model.md, "Sizes"). {@code inputSize} is the latent (or pixel) side length, so 32 for
  * 256 px images through the KL-f8 VAE.
  */
 public record DiTConfig(
@@ -28,7 +28,7 @@ public record DiTConfig(
 
     private static final Pattern NAME = Pattern.compile("DiT-(S|B|L|XL)/(2|4|8)");
 
-    /** depth, hidden size, heads of the four published sizes (DIT_SPEC §1 table). */
+    /** depth, hidden size, heads of the four published sizes (docs/model.md, "Sizes"). */
     private static final Map<String, int[]> SIZES = new LinkedHashMap<>();
 
     static {
@@ -63,7 +63,7 @@ public record DiTConfig(
         }
     }
 
-    /** The published configurations' names, in the order of DIT_SPEC's table. */
+    /** The published configurations' names, in the order of docs/model.md's table. */
     public static List<String> publishedNames() {
         return SIZES.keySet().stream()
                 .flatMap(s -> List.of(2, 4, 8).stream().map(p -> "DiT-" + s + "/" + p))

@@ -2,7 +2,7 @@ package dev.ditspark.core.model;
 
 import java.util.random.RandomGenerator;
 
-/** How a parameter is initialised (DIT_SPEC §1 "Initialisation"); fills a row-major buffer. */
+/** How a parameter is initialised (docs/model.md, "Initialisation"; the DiT's rules are in {@code DiT.initializer}); fills a row-major buffer. */
 @FunctionalInterface
 public interface Init {
 
@@ -12,7 +12,7 @@ public interface Init {
 
     /**
      * Xavier-uniform over the (shape[0], rest) view: fan_out = shape[0], fan_in = the product of the other
-     * dims. For a Linear that is (out, in); for the patch conv it is the spec's (D, C·p·p) view.
+     * dims. For a Linear that is (out, in); for the patch conv it is the reference's (D, C·p·p) view.
      */
     Init XAVIER_UNIFORM = (data, shape, rng) -> {
         long fanOut = shape[0];

@@ -16,7 +16,7 @@ public final class Linear extends Module {
         this.bias = parameter("bias", Init.ZEROS, out);
     }
 
-    /** The spec's default for every Linear: xavier-uniform weight, zero bias. */
+    /** Xavier-uniform weight and zero bias (models.py's {@code _basic_init}; a DiT decides in {@code DiT.initializer}). */
     public Linear(long in, long out) {
         this(in, out, Init.XAVIER_UNIFORM);
     }

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
  * What {@code dit info} reports about a configuration, computed from the model's own layers without
  * allocating any tensor.
  *
- * @param parameters every state_dict scalar, pos_embed included (DIT_SPEC's table counts it)
+ * @param parameters every state_dict scalar, pos_embed included (docs/model.md's table counts it)
  * @param trainableParameters what the optimizer updates (pos_embed is fixed)
  * @param forwardMacs multiply-accumulates of one forward pass at batch 1 (the paper's "flops")
  * @param tokens patch tokens per image

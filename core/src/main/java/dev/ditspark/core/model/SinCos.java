@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
-/** The fixed sinusoidal embeddings of DIT_SPEC §1: 2-D position embedding and timestep frequencies. */
+/** The fixed sinusoidal embeddings of docs/model.md ("Pieces"): 2-D position embedding and timestep frequencies. */
 public final class SinCos {
     private SinCos() {
     }

@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
  * same noise for sample i.
  *
  * <p>Shapes: {@code next} takes (n, …) or, for a guided batch [z; z], (2n, …); rows n..2n-1 then repeat rows
- * 0..n-1 (the guided forward reads only the first half of its batch, DIT_SPEC §1, so those rows never reach
+ * 0..n-1 (the guided forward reads only the first half of its batch, docs/model.md "Guided forward", so those rows never reach
  * the output and need no draws of their own).
  */
 public final class PerSampleNoise implements NoiseSource {

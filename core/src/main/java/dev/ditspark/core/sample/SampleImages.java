@@ -21,7 +21,7 @@ import java.util.zip.ZipOutputStream;
 import javax.imageio.ImageIO;
 
 /**
- * Samples as images: uint8 HWC pixels (DIT_SPEC §4: clamp(127.5·x + 128), x in [-1, 1]), a PNG grid for
+ * Samples as images: uint8 HWC pixels (docs/diffusion.md, "Sampling output": clamp(127.5·x + 128), x in [-1, 1]), a PNG grid for
  * people and an .npz holding {@code arr_0} of shape (N, H, W, 3) uint8 for the ADM evaluation suite, plus
  * {@code labels} (N,) int64, the class each sample was asked for, when known ({@code dit eval} reads it).
  */

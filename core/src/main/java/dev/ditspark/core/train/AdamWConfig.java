@@ -3,7 +3,7 @@ package dev.ditspark.core.train;
 /**
  * AdamW hyper-parameters, with torch.optim.AdamW's meaning and its accepted ranges (plus finiteness).
  *
- * @param lr learning rate, constant (DIT_SPEC §3: no warm-up, no schedule)
+ * @param lr learning rate, constant (docs/recipe.md: no warm-up, no schedule)
  * @param beta1 first-moment decay, in [0, 1)
  * @param beta2 second-moment decay, in [0, 1)
  * @param eps added to the bias-corrected root of the second moment
@@ -19,7 +19,7 @@ public record AdamWConfig(double lr, double beta1, double beta2, double eps, dou
         requireAtLeastZero("weightDecay", weightDecay);
     }
 
-    /** DIT_SPEC §3: lr 1e-4 constant, betas (0.9, 0.999), eps 1e-8, weight decay 0. */
+    /** docs/recipe.md, "Optimizer and EMA": lr 1e-4 constant, betas (0.9, 0.999), eps 1e-8, weight decay 0. */
     public static AdamWConfig paperDefaults() {
         return new AdamWConfig(1e-4, 0.9, 0.999, 1e-8, 0.0);
     }

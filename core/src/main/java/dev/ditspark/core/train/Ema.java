@@ -13,17 +13,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The exponential moving average of a model's weights that samples and evaluation use (DIT_SPEC §3): it
+ * The exponential moving average of a model's weights that samples and evaluation use (docs/recipe.md): it
  * starts equal to the weights and after every optimizer step becomes {@code decay·ema + (1 − decay)·θ}.
  *
  * <p>Like the reference's {@code deepcopy(model)} it holds a copy of every state_dict entry, the fixed
  * {@code pos_embed} included, and {@link #update()} runs over all of them as the reference's
  * {@code update_ema} runs over {@code named_parameters()}. The copies never take gradients. They live on a
  * sub-manager of the model's manager, on the model's device; call {@link #update()} outside a
- * {@code GradientCollector}. Not thread-safe.
+ * {@code GradientTape}. Not thread-safe.
  */
 public final class Ema implements AutoCloseable {
-    /** DIT_SPEC §3: ema = 0.9999·ema + 0.0001·θ. */
+    /** docs/recipe.md, "Optimizer and EMA": ema = 0.9999·ema + 0.0001·θ. */
     public static final double PAPER_DECAY = 0.9999;
 
     private final Module model;

@@ -4,13 +4,12 @@ import static dev.ditspark.core.testing.Fixtures.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ditspark.core.engine.FusedOps;
+import dev.ditspark.core.engine.GradientTape;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.testing.Fixtures;
 import dev.ditspark.core.weights.SafetensorsFile;
@@ -92,7 +91,7 @@ class DiTReferenceParityTest {
             NDArray ct = StateDict.read(f, "io.cfg_t", manager);
             NDArray cy = StateDict.read(f, "io.cfg_y", manager);
             // The reference slices [:, :3] of the output; with fewer than 3 latent channels that would guide
-            // the variance channels too. We guide only ε channels (DIT_SPEC: variance passes through), which is
+            // the variance channels too. We guide only ε channels (docs/model.md, "Guided forward": variance passes through), which is
             // the fixture's cfg_eps_only_out where the two differ.
             String guidedKey = f.contains("io.cfg_eps_only_out") ? "io.cfg_eps_only_out" : "io.cfg_out";
             assertClose(f.readFloat32(guidedKey), model.forwardWithCfg(cx, ct, cy, cfgScale, false).toFloatArray(),
@@ -102,8 +101,8 @@ class DiTReferenceParityTest {
 
             model.zeroGradients();
             NDArray w = StateDict.read(f, "io.grad_w", manager);
-            try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
-                gc.backward(model.forward(x, t, y).mul(w).sum());
+            try (GradientTape tape = GradientTape.record()) {
+                tape.backward(model.forward(x, t, y).mul(w).sum());
             }
             int checked = 0;
             for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {

@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** Shapes only: no tensors are allocated, so XL/2 at 512 px costs nothing. */
 class DiTSizesTest {
 
-    /** DIT_SPEC §1: parameter counts at 256 px, 1000 classes, learn_sigma, including pos_embed. */
+    /** docs/model.md, "Sizes": parameter counts at 256 px, 1000 classes, learn_sigma, including pos_embed. */
     @ParameterizedTest
     @CsvSource({
         "DiT-S/2, 32963360", "DiT-S/4, 32945024", "DiT-S/8, 33148160",

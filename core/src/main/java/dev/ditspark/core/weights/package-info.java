@@ -1,0 +1,5 @@
+/**
+ * Weight files: a streaming safetensors reader and writer (files over 2 GiB included) and the state_dict mapping
+ * between files and a {@link dev.ditspark.core.model.Module}.
+ */
+package dev.ditspark.core.weights;
