@@ -14,6 +14,11 @@ public final class Parameter {
     private final Init init;
     private final boolean trainable;
     private NDArray value;
+    /**
+     * The array handed to {@link #set}, kept open because it may own the storage (a Java direct buffer) that
+     * {@link #value}, a leaf made from it, shares; it never takes part in autograd. Same as value when not trainable.
+     */
+    private NDArray storage;
 
     Parameter(String name, Shape shape, Init init, boolean trainable) {
         this.name = name;
@@ -66,26 +71,45 @@ public final class Parameter {
     }
 
     /**
-     * Sets the accumulated gradient to zero in place (libtorch's {@code grad().zero_()}, so a NaN left by a
-     * bad step is cleared too). Not DJL's {@code set(index, 0f)}: that leaves a scalar on the parameter's
-     * manager on every call.
+     * Drops the accumulated gradient (PyTorch's {@code zero_grad(set_to_none=True)}, its default), so no gradient
+     * memory is held through the next forward pass; a NaN left by a bad step goes with it. The value is replaced by a
+     * leaf sharing its storage ({@link Gradients#release}); callers read {@link #value()} afresh, never a cached one.
      */
     public void zeroGradient() {
         if (value != null && trainable) {
-            Gradients.zero(value);
+            NDArray fresh = Gradients.release(value);
+            if (fresh != null) {
+                value.close();
+                value = fresh;
+            }
         }
     }
 
-    /** Replaces the value (closing the previous one); the shape must match. */
+    /**
+     * Replaces the value (closing the previous one); the shape must match. The parameter takes {@code newValue}
+     * over: a trainable one trains a leaf that shares its storage (see {@link #zeroGradient}), so in-place writes
+     * to either are seen by both.
+     */
     public void set(NDArray newValue) {
         if (!newValue.getShape().equals(shape)) {
             throw new IllegalArgumentException("parameter '" + name + "': shape " + newValue.getShape()
                     + " does not match the model's " + shape);
         }
-        if (value != null && value != newValue) {
+        if (newValue == storage || newValue == value) {
+            return;
+        }
+        if (value != null && value != storage) {
             value.close();
         }
-        value = newValue;
-        value.setRequiresGradient(trainable);
+        if (storage != null) {
+            storage.close();
+        }
+        storage = newValue;
+        if (trainable) {
+            value = Gradients.leaf(newValue);
+        } else {
+            newValue.setRequiresGradient(false);
+            value = newValue;
+        }
     }
 }
