@@ -47,6 +47,7 @@ import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -178,6 +179,7 @@ class TrainingSamplesTest {
     }
 
     @Test
+    @Tag("e2e") // scores the 10,000 test images twice: ~25 s on 2 idle cores
     void evaluationsGoIntoMetricsJsonlAndTheirChart() throws Exception {
         Path classifierFile = dir.resolve("classifier.safetensors");
         try (NDManager m = TorchEngine.newManager()) {
