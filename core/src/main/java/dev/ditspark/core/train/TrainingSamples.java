@@ -141,6 +141,7 @@ public final class TrainingSamples implements AutoCloseable {
         if (!grid && !evaluate) {
             return Map.of();
         }
+        long t0 = System.nanoTime();
         try (NoGrad off = NoGrad.enter()) {
             loadEma(ema);
             if (grid) {
@@ -150,6 +151,21 @@ public final class TrainingSamples implements AutoCloseable {
         } catch (RuntimeException | LinkageError e) {
             LOG.warn("step {}: cannot sample from the EMA weights ({}); training goes on", step, e.toString());
             return Map.of();
+        } finally {
+            warnIfPeersMayTimeOut(step, (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    /**
+     * The other workers wait for rank 0 at the next allreduce, and give up after collective.timeout_seconds: a grid
+     * or evaluation that takes half of that is a warning (fewer samples, fewer sampling steps, or a longer timeout).
+     */
+    private void warnIfPeersMayTimeOut(long step, double seconds) {
+        int timeout = config.collective().timeoutSeconds();
+        if (config.train().workers() > 1 && seconds > timeout / 2.0) {
+            LOG.warn(String.format(Locale.ROOT, "step %d: the grid and evaluation took %.0f s while the other workers "
+                    + "waited; they give up after collective.timeout_seconds %d: lower sample.grid_per_label, "
+                    + "eval.samples or sample.steps, or raise the timeout", step, seconds, timeout));
         }
     }
 
