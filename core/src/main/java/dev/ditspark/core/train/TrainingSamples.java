@@ -221,7 +221,7 @@ public final class TrainingSamples implements AutoCloseable {
             return SampleImages.fromPixels(x.toFloatArray(), n, modelConfig.inChannels(), modelConfig.inputSize(),
                     modelConfig.inputSize());
         }
-        // DIT_SPEC §3: the model's space is latent × scale factor; the decoder takes the latent.
+        // docs/recipe.md: the model's space is latent × scale factor; decoding divides by it.
         int size = modelConfig.inputSize() * vae.config().downsampling();
         List<SampleImages> parts = new ArrayList<>();
         for (int start = 0; start < n; start += DECODE_BATCH) {
