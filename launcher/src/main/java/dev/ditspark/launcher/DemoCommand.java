@@ -1,8 +1,15 @@
 package dev.ditspark.launcher;
 
+import ai.djl.ndarray.NDManager;
+import dev.ditspark.core.config.EvalSpec;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.data.DatasetManifest;
 import dev.ditspark.core.data.FashionMnist;
+import dev.ditspark.core.engine.TorchEngine;
+import dev.ditspark.core.eval.FashionClassifier;
+import dev.ditspark.core.plot.TrainingPlots;
+import dev.ditspark.core.train.MetricsHistory;
+import dev.ditspark.core.train.TrainingSamples;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -26,7 +33,9 @@ import picocli.CommandLine.Spec;
         header = "Try it: Fashion-MNIST -> a small DiT trained on the CPU -> samples and quality numbers.",
         description = {"Run the embedded demo: import Fashion-MNIST, train a small DiT (~15 min on 2 cores),",
             "sample a per-class grid and score the samples (dit eval: class accuracy, Frechet distance).",
-            "Rerun to resume; --set overrides conf/demo.yaml fields."})
+            "While it trains it draws a grid and scores 100 samples every sample.every / eval.every steps",
+            "(OUT/checkpoints/samples, metrics.jsonl, plots/). Runs from any directory; rerun to resume;",
+            "--set overrides conf/demo.yaml fields (e.g. --set train.max_steps=300 for a first try)."})
 public final class DemoCommand implements Callable<Integer> {
 
     @Spec
@@ -59,8 +68,9 @@ public final class DemoCommand implements Callable<Integer> {
         PrintWriter pw = spec.commandLine().getOut();
         Path yaml = Checks.inputFile("--config", config != null ? config : defaultConfig());
         Checks.outputDirectory("--out", out);
-        Path data = out.resolve("data").toAbsolutePath();
-        Path checkpoints = out.resolve("checkpoints").toAbsolutePath();
+        Path data = out.resolve("data").toAbsolutePath().normalize();
+        Path checkpoints = out.resolve("checkpoints").toAbsolutePath().normalize();
+        Path classifierFile = out.resolve("classifier").resolve(FashionClassifier.CACHE_FILE).toAbsolutePath().normalize();
         if (!Files.exists(data.resolve("manifest.json"))) {
             pw.println("[1/4] importing Fashion-MNIST (train, 60000 images) into " + data);
             pw.flush();
@@ -73,11 +83,24 @@ public final class DemoCommand implements Callable<Integer> {
         } else {
             pw.println("[1/4] Fashion-MNIST already imported at " + data);
         }
-        List<String> all = new ArrayList<>(List.of("data.uri=" + data.toUri(), "checkpoint.uri=" + checkpoints.toUri()));
+        // The evaluations while training score with the classifier the final dit eval uses (one cache, one model).
+        List<String> all = new ArrayList<>(List.of("data.uri=" + data.toUri(), "checkpoint.uri=" + checkpoints.toUri(),
+                "eval.classifier=" + classifierFile));
         all.addAll(overrides);
         RunConfig run = RunConfig.load(yaml, all);
         pw.println("[2/4] training (" + run.train().maxSteps() + " steps of " + run.train().globalBatch()
                 + " images; checkpoints in " + checkpoints + ")");
+        if (run.sample().every() > 0) {
+            pw.println("      every " + run.sample().every() + " steps and at the end: a grid of the EMA weights in "
+                    + checkpoints.resolve(TrainingSamples.DIRECTORY).resolve("step-NNNNNNNNN.png"));
+        }
+        if (run.eval().enabled()) {
+            pw.println("      every " + run.eval().every() + " steps and at the end: " + run.eval().samples()
+                    + " samples scored (class accuracy, Frechet distance) into " + checkpoints.resolve(MetricsHistory.FILE_NAME));
+            if (run.eval().metric().equals(EvalSpec.FASHION)) {
+                prepareClassifier(classifierFile, run, pw);
+            }
+        }
         pw.flush();
         int trained = TrainCommand.trainHere(run, null, pw);
         if (trained != 0) {
@@ -97,13 +120,49 @@ public final class DemoCommand implements Callable<Integer> {
         pw.println("[4/4] scoring the samples (dit eval)");
         pw.flush();
         List<String> eval = new ArrayList<>(List.of("--samples", out.resolve("samples/samples.npz").toString(),
-                "--classifier", out.resolve("classifier/fashion-mnist-cnn.safetensors").toString(),
-                "--classifier-steps", Integer.toString(classifierSteps)));
+                "--classifier", classifierFile.toString(), "--classifier-steps", Integer.toString(classifierSteps)));
         if (run.train().threads() != null) {
             eval.addAll(List.of("--threads", run.train().threads().toString()));
         }
-        return new CommandLine(new EvalCommand()).setOut(pw).setErr(spec.commandLine().getErr())
+        code = new CommandLine(new EvalCommand()).setOut(pw).setErr(spec.commandLine().getErr())
                 .execute(eval.toArray(String[]::new));
+        if (code == 0) {
+            printWhere(pw, out.resolve("samples").toAbsolutePath().normalize(), checkpoints);
+        }
+        return code;
+    }
+
+    /** The demo's results, as absolute paths (the demo runs from any working directory). */
+    static void printWhere(PrintWriter pw, Path samples, Path runDir) {
+        Path plots = runDir.resolve(TrainingPlots.DIRECTORY);
+        pw.println("results:");
+        pw.println("  final grid (row c = class c):  " + samples.resolve("grid.png"));
+        pw.println("  samples for dit eval:          " + samples.resolve("samples.npz"));
+        pw.println("  grids while training:          " + runDir.resolve(TrainingSamples.DIRECTORY) + "/step-*.png");
+        pw.println("  metrics (one JSON line a log): " + runDir.resolve(MetricsHistory.FILE_NAME));
+        pw.println("  plots:                         " + plots.resolve("loss.png") + ", throughput.png, eval.png");
+        pw.println("  redraw the plots:              bin/dit plot " + runDir);
+        pw.flush();
+    }
+
+    /**
+     * The evaluation classifier, trained on the training split (--classifier-steps) before training when it is not
+     * cached yet, so the evaluations while training and the final dit eval score with the same one.
+     */
+    private void prepareClassifier(Path file, RunConfig run, PrintWriter pw) throws IOException {
+        if (Files.exists(file)) {
+            return;
+        }
+        if (run.train().threads() != null) {
+            TorchEngine.setThreads(run.train().threads());
+        }
+        try (NDManager manager = TorchEngine.newManager()) {
+            FashionClassifier.loadOrTrain(file, FashionMnist.installed(),
+                    new FashionClassifier.Training(classifierSteps, 128, 2e-3, 0), manager, line -> {
+                        pw.println("      " + line);
+                        pw.flush();
+                    });
+        }
     }
 
     /**

@@ -27,25 +27,17 @@ final class VaeCheck {
             err.flush();
             return;
         }
-        String trained = "the VAE the model's training data was encoded with ('" + m.encoder() + "' in " + where + ")";
         if (m.isPixels()) {
             throw new IllegalArgumentException("--vae " + vae + ": the model was trained on pixels (" + where
                     + " has encoder '" + DatasetManifest.NO_ENCODER + "'); sample it without --vae");
         }
-        if (Math.abs(c.scalingFactor() - m.scaleFactor()) > 1e-6 * Math.abs(m.scaleFactor())) {
-            throw new IllegalArgumentException("--vae " + vae + ": scale factor " + c.scalingFactor() + " differs from "
-                    + m.scaleFactor() + " of " + trained + "; decode with that VAE");
-        }
-        if (c.latentChannels() != m.channels()) {
-            throw new IllegalArgumentException("--vae " + vae + ": " + c.latentChannels() + " latent channels, "
-                    + trained + " has " + m.channels() + "; decode with that VAE");
-        }
-        if (m.height() * c.downsampling() != m.imageSize()) {
-            throw new IllegalArgumentException("--vae " + vae + ": downsamples by " + c.downsampling() + ", " + trained
-                    + " turned " + m.imageSize() + " px into " + m.height() + " latents; decode with that VAE");
+        String problem = dev.ditspark.core.train.TrainingSamples.mismatch(c, m, where); // as sample.vae is checked
+        if (problem != null) {
+            throw new IllegalArgumentException("--vae " + vae + ": " + problem);
         }
         if (!m.encoder().equals(vae.getFileName().toString())) {
-            err.println("dit: warning: --vae " + vae.getFileName() + " is not the file name of " + trained
+            err.println("dit: warning: --vae " + vae.getFileName() + " is not the file name of the VAE the model's "
+                    + "training data was encoded with ('" + m.encoder() + "' in " + where + ")"
                     + "; its scale factor, channels and downsampling match");
             err.flush();
         }

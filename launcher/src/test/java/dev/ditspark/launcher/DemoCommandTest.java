@@ -70,6 +70,30 @@ class DemoCommandTest {
             assertEquals(samples.pixel(i, 14, 14, 0), samples.pixel(i, 14, 14, 2));
         }
 
+        // While it trained (conf/demo.yaml: sample.every and eval.every 1000, so at the last step of 20): a grid of
+        // 10 classes x 8 from the EMA weights, and 100 samples scored into metrics.jsonl and the eval chart.
+        Path run = out.resolve("checkpoints").toAbsolutePath().normalize();
+        BufferedImage during = ImageIO.read(run.resolve("samples/step-000000020.png").toFile());
+        assertEquals(2 + 8 * (28 + 2), during.getWidth());
+        assertEquals(2 + 10 * (28 + 2), during.getHeight());
+        java.util.List<dev.ditspark.core.train.MetricsRecord> history = dev.ditspark.core.train.MetricsHistory.read(
+                run.toUri().toString(), new org.apache.hadoop.conf.Configuration());
+        java.util.Map<String, Double> scores = history.get(history.size() - 1).eval();
+        assertEquals(20, history.get(history.size() - 1).step());
+        double during20 = scores.get("class_accuracy");
+        assertTrue(during20 >= 0 && during20 <= 1, scores.toString());
+        assertTrue(scores.get("frechet_distance") > 0, scores.toString());
+        assertTrue(Files.exists(run.resolve("plots/eval.png")));
+        // The classifier was trained before training (the evaluations use it), the final dit eval loaded it.
+        assertTrue(printed.indexOf("classifier: saved") < printed.indexOf("[3/4]"), printed);
+        // It says where everything is, as absolute paths.
+        for (String where : new String[] {"final grid (row c = class c):  " + out.toAbsolutePath().normalize()
+                .resolve("samples/grid.png"), "grids while training:          " + run.resolve("samples") + "/step-*.png",
+                "metrics (one JSON line a log): " + run.resolve("metrics.jsonl"), "plots:                         "
+                + run.resolve("plots/loss.png")}) {
+            assertTrue(printed.contains(where), where + " not in\n" + printed);
+        }
+
         // A rerun resumes: nothing left to train, the classifier comes from its cache.
         StringWriter again = new StringWriter();
         cl.setOut(new PrintWriter(again));

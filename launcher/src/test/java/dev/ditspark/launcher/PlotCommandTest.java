@@ -35,7 +35,8 @@ class PlotCommandTest {
             assertTrue(r.out().contains(png), r.out());
             BufferedImage img = ImageIO.read(dir.resolve(TrainingPlots.DIRECTORY).resolve(png).toFile());
             assertEquals(TrainingPlots.WIDTH, img.getWidth(), png);
-            assertEquals(TrainingPlots.HEIGHT, img.getHeight(), png);
+            // eval.png: one panel per metric (here one, fid)
+            assertEquals(png.equals("eval.png") ? TrainingPlots.EVAL_PANEL_HEIGHT : TrainingPlots.HEIGHT, img.getHeight(), png);
         }
     }
 

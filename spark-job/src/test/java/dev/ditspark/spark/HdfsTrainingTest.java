@@ -53,7 +53,8 @@ class HdfsTrainingTest {
     @Test
     void twoWorkersTrainFromHdfsAndCheckpointToIt() throws Exception {
         String ckpt = root + "/runs/tiny";
-        RunConfig run = TinyRun.config(dir, root + "/data/fmnist", ckpt, List.of("train.workers=2"));
+        RunConfig run = TinyRun.config(dir, root + "/data/fmnist", ckpt, List.of("train.workers=2", "sample.every=2",
+                "sample.steps=2", "sample.grid_per_label=1"));
         List<WorkerResult> results = DistributedTraining.run(spark, run);
         assertEquals(4, results.get(1).finalStep());
 
@@ -63,6 +64,15 @@ class HdfsTrainingTest {
         FileSystem fs = FileSystem.get(new java.net.URI(root), conf);
         assertTrue(fs.exists(new org.apache.hadoop.fs.Path(ckpt + "/step-000000004/" + CheckpointStore.COMMIT_MARKER)));
         assertEquals(4, store.readState(4).step());
+        // Rank 0's grids of the EMA weights on HDFS: one column, a row per class (and no temporaries beside them).
+        for (String grid : List.of("step-000000002.png", "step-000000004.png")) {
+            try (var in = fs.open(new org.apache.hadoop.fs.Path(ckpt + "/samples/" + grid))) {
+                java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(in);
+                assertEquals(2 + 28 + 2, png.getWidth(), grid);
+                assertEquals(2 + 10 * (28 + 2), png.getHeight(), grid);
+            }
+        }
+        assertEquals(2, fs.listStatus(new org.apache.hadoop.fs.Path(ckpt + "/samples")).length);
 
         // A second submission with a larger max_steps resumes from HDFS rather than starting over.
         RunConfig longer = TinyRun.config(dir, root + "/data/fmnist", ckpt, List.of("train.workers=2", "train.max_steps=6"));

@@ -106,7 +106,8 @@ class S3TrainingTest {
         ctx.updateLoggers();
         String ckpt = "s3a://dit/runs/tiny";
         try {
-            RunConfig run = TinyRun.config(dir, data, ckpt, List.of("train.workers=2"));
+            RunConfig run = TinyRun.config(dir, data, ckpt, List.of("train.workers=2", "sample.every=4", "sample.steps=2",
+                    "sample.grid_per_label=1"));
             DistributedTraining.run(spark, run);
         } finally {
             ctx.getConfiguration().getRootLogger().removeAppender("capture");
@@ -126,6 +127,12 @@ class S3TrainingTest {
             java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(in);
             assertEquals(dev.ditspark.core.plot.TrainingPlots.WIDTH, png.getWidth());
         }
+        // Rank 0's grid of step 4 on S3 (written under a temporary name and renamed: one object left).
+        try (var in = FileSystem.get(new URI(ckpt), conf).open(new org.apache.hadoop.fs.Path(ckpt
+                + "/samples/step-000000004.png"))) {
+            assertEquals(2 + 10 * (28 + 2), javax.imageio.ImageIO.read(in).getHeight());
+        }
+        assertEquals(1, FileSystem.get(new URI(ckpt), conf).listStatus(new org.apache.hadoop.fs.Path(ckpt + "/samples")).length);
 
         String logged = logs.toString(StandardCharsets.UTF_8);
         assertTrue(logged.contains("committed"), "the capture saw the run's log");

@@ -68,7 +68,8 @@ public final class TrainingStepBenchmark {
         long steps = (long) warmup + iterations;
         List<String> overrides = new ArrayList<>(List.of("train.global_batch=" + batch, "train.workers=1",
                 "train.max_steps=" + steps, "train.log_every=" + steps, "train.threads=" + threads,
-                "checkpoint.every=" + Integer.MAX_VALUE, "checkpoint.keep_last=1"));
+                "checkpoint.every=" + Integer.MAX_VALUE, "checkpoint.keep_last=1",
+                "sample.every=0", "eval.every=0")); // the timed steps only: no grids or evaluations at the last one
         if (tree.path("train").has("micro_batch")) {
             ((ObjectNode) tree.get("train")).remove("micro_batch");
         }

@@ -380,8 +380,9 @@ public final class CheckpointStore {
                     throw new IOException("rename of " + s.getPath() + " to " + aside + " failed");
                 }
             }
-            // The run's metrics history and charts go with it (a new run would cut the history back to step 0).
-            for (String name : new String[] {"metrics.jsonl", "plots"}) {
+            // The run's metrics history, charts and grids go with it (a new run would cut the history back to step 0
+            // and overwrite the grids).
+            for (String name : new String[] {"metrics.jsonl", "plots", "samples"}) {
                 Path p = new Path(root, name);
                 if (fs.exists(p) && !fs.rename(p, new Path(aside, name))) {
                     throw new IOException("rename of " + p + " to " + aside + " failed");

@@ -8,12 +8,12 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /** Positioned reads of a file on any Hadoop FileSystem (file://, hdfs://, s3a://) for the safetensors reader. */
-final class HadoopSource implements RandomAccessSource {
+public final class HadoopSource implements RandomAccessSource {
     private static final int CHUNK = 8 << 20;
     private final FSDataInputStream in;
     private final long size;
 
-    HadoopSource(FileSystem fs, Path path) throws IOException {
+    public HadoopSource(FileSystem fs, Path path) throws IOException {
         this.size = fs.getFileStatus(path).getLen();
         this.in = fs.open(path);
     }

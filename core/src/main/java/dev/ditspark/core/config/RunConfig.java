@@ -23,7 +23,7 @@ import java.util.stream.Collectors;
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record RunConfig(ModelSpec model, DataSpec data, TrainSpec train, CheckpointSpec checkpoint, SampleSpec sample,
-        CollectiveSpec collective) {
+        CollectiveSpec collective, EvalSpec eval) {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -37,7 +37,10 @@ public record RunConfig(ModelSpec model, DataSpec data, TrainSpec train, Checkpo
         train = train != null ? train : YAML.convertValue(YAML.createObjectNode(), TrainSpec.class);
         sample = sample != null ? sample : SampleSpec.defaults();
         collective = collective != null ? collective : CollectiveSpec.defaults();
-        model.toDiTConfig(); // validates the shape now, not at step 1
+        eval = eval != null ? eval : EvalSpec.defaults();
+        dev.ditspark.core.model.DiTConfig dit = model.toDiTConfig(); // validates the shape now, not at step 1
+        sample.checkAgainst(dit, sample.every() > 0 || eval.enabled());
+        eval.checkAgainst(dit);
     }
 
     /** Reads {@code file} and applies overrides such as {@code train.max_steps=100}. */

@@ -24,13 +24,15 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * The charts of a run's metrics history ({@code metrics.jsonl}), drawn with XChart into {@code RUN_DIR/plots/}
  * as {@value #WIDTH}×{@value #HEIGHT} PNGs, through the Hadoop FileSystem API (file://, hdfs://, s3a://):
  * {@code loss.png} (the logged loss, its mse and vb terms, and the loss smoothed), {@code throughput.png}
- * (images/s) and, when the history holds evaluation results, {@code eval.png} (one series per metric). Headless:
- * no display is needed.
+ * (images/s) and, when the history holds evaluation results, {@code eval.png}: one panel per metric (each on its own
+ * scale: a class accuracy in [0, 1] and a Fréchet distance in the tens do not share an axis), stacked,
+ * {@value #WIDTH}×{@value #EVAL_PANEL_HEIGHT} each. Headless: no display is needed.
  */
 public final class TrainingPlots {
     public static final String DIRECTORY = "plots";
     public static final int WIDTH = 900;
     public static final int HEIGHT = 540;
+    public static final int EVAL_PANEL_HEIGHT = 300;
 
     static {
         if (System.getProperty("java.awt.headless") == null) {
@@ -50,12 +52,15 @@ public final class TrainingPlots {
     public static List<Path> write(List<MetricsRecord> history, String runDir, Configuration conf) throws IOException {
         Path dir = new Path(runDir, DIRECTORY);
         FileSystem fs = dir.getFileSystem(conf);
+        if (fs instanceof org.apache.hadoop.fs.LocalFileSystem local) {
+            fs = local.getRaw(); // no .crc files beside the charts
+        }
         List<Path> written = new ArrayList<>();
         written.add(save(loss(history), fs, new Path(dir, "loss.png")));
         written.add(save(throughput(history), fs, new Path(dir, "throughput.png")));
-        XYChart eval = evaluation(history);
-        if (eval != null) {
-            written.add(save(eval, fs, new Path(dir, "eval.png")));
+        List<XYChart> eval = evaluation(history);
+        if (!eval.isEmpty()) {
+            written.add(save(stacked(eval), fs, new Path(dir, "eval.png")));
         }
         return written;
     }
@@ -81,15 +86,14 @@ public final class TrainingPlots {
         return c;
     }
 
-    /** One series per evaluation metric over the steps where it was measured; null when there is none. */
-    static XYChart evaluation(List<MetricsRecord> h) {
+    /**
+     * One chart per evaluation metric (in name order) over the steps where it was measured, {@value #WIDTH}×
+     * {@value #EVAL_PANEL_HEIGHT}; none when the history holds no evaluation.
+     */
+    static List<XYChart> evaluation(List<MetricsRecord> h) {
         TreeSet<String> names = new TreeSet<>();
         h.forEach(r -> names.addAll(r.eval().keySet()));
-        if (names.isEmpty()) {
-            return null;
-        }
-        XYChart c = chart("Evaluation", "value");
-        c.getStyler().setMarkerSize(7);
+        List<XYChart> charts = new ArrayList<>();
         for (String name : names) {
             List<double[]> points = new ArrayList<>();
             for (MetricsRecord r : h) {
@@ -98,13 +102,38 @@ public final class TrainingPlots {
                     points.add(new double[] {r.step(), v});
                 }
             }
-            double[] x = points.stream().mapToDouble(p -> p[0]).toArray();
-            double[] y = points.stream().mapToDouble(p -> p[1]).toArray();
-            if (x.length > 0) {
-                c.addSeries(name, x, y).setMarker(SeriesMarkers.CIRCLE);
+            if (points.isEmpty()) {
+                continue;
             }
+            XYChart c = chart("Evaluation: " + name, name, EVAL_PANEL_HEIGHT);
+            c.getStyler().setMarkerSize(7);
+            c.getStyler().setLegendVisible(false);
+            XYSeries s = c.addSeries(name, points.stream().mapToDouble(p -> p[0]).toArray(),
+                    points.stream().mapToDouble(p -> p[1]).toArray());
+            s.setMarker(SeriesMarkers.CIRCLE);
+            s.setLineColor(new Color(0x08519c));
+            s.setMarkerColor(new Color(0x08519c));
+            charts.add(c);
         }
-        return c;
+        return charts;
+    }
+
+    /** The charts' images one above the other. */
+    static BufferedImage stacked(List<XYChart> charts) {
+        List<BufferedImage> panels = charts.stream().map(BitmapEncoder::getBufferedImage).toList();
+        int width = panels.stream().mapToInt(BufferedImage::getWidth).max().orElse(WIDTH);
+        int height = panels.stream().mapToInt(BufferedImage::getHeight).sum();
+        BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        java.awt.Graphics2D g = out.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, width, height);
+        int y = 0;
+        for (BufferedImage p : panels) {
+            g.drawImage(p, 0, y, null);
+            y += p.getHeight();
+        }
+        g.dispose();
+        return out;
     }
 
     /** Points averaged by the smoothed loss: about a twentieth of the history, at least 1. */
@@ -130,7 +159,11 @@ public final class TrainingPlots {
     }
 
     private static XYChart chart(String title, String yTitle) {
-        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("step").yAxisTitle(yTitle)
+        return chart(title, yTitle, HEIGHT);
+    }
+
+    private static XYChart chart(String title, String yTitle, int height) {
+        XYChart c = new XYChartBuilder().width(WIDTH).height(height).title(title).xAxisTitle("step").yAxisTitle(yTitle)
                 .build();
         Styler s = c.getStyler();
         s.setLegendPosition(Styler.LegendPosition.InsideNE);
@@ -153,7 +186,10 @@ public final class TrainingPlots {
     }
 
     private static Path save(XYChart chart, FileSystem fs, Path file) throws IOException {
-        BufferedImage image = BitmapEncoder.getBufferedImage(chart);
+        return save(BitmapEncoder.getBufferedImage(chart), fs, file);
+    }
+
+    private static Path save(BufferedImage image, FileSystem fs, Path file) throws IOException {
         try (OutputStream out = fs.create(file, true)) {
             if (!ImageIO.write(image, "png", out)) {
                 throw new IOException(file + ": no PNG writer in this JVM");

@@ -159,13 +159,35 @@ public final class SampleImages {
 
     /** A grid with {@code columns} samples per row and a 2-pixel gap, as a PNG. */
     public void writeGrid(Path png, int columns) throws IOException {
+        BufferedImage img = gridImage(columns);
+        writeAtomically(png, out -> writePng(img, out));
+    }
+
+    /**
+     * The grid as a PNG written to {@code out} (a stream of any file system; the caller closes it): sample i at
+     * row i / columns, column i % columns, with a 2-pixel gap.
+     */
+    public void writeGrid(OutputStream out, int columns) throws IOException {
+        writePng(gridImage(columns), out);
+    }
+
+    /** The grid's size in pixels, {width, height}, for {@code columns} samples per row. */
+    public int[] gridSize(int columns) {
         int rows = (count + columns - 1) / columns;
-        int gap = 2;
-        BufferedImage img = new BufferedImage(columns * (width + gap) + gap, rows * (height + gap) + gap,
-                BufferedImage.TYPE_INT_RGB);
+        return new int[] {columns * (width + GRID_GAP) + GRID_GAP, rows * (height + GRID_GAP) + GRID_GAP};
+    }
+
+    private static final int GRID_GAP = 2;
+
+    private BufferedImage gridImage(int columns) {
+        if (columns < 1) {
+            throw new IllegalArgumentException("a grid needs at least one column, got " + columns);
+        }
+        int[] size = gridSize(columns);
+        BufferedImage img = new BufferedImage(size[0], size[1], BufferedImage.TYPE_INT_RGB);
         for (int i = 0; i < count; i++) {
-            int x0 = gap + (i % columns) * (width + gap);
-            int y0 = gap + (i / columns) * (height + gap);
+            int x0 = GRID_GAP + (i % columns) * (width + GRID_GAP);
+            int y0 = GRID_GAP + (i / columns) * (height + GRID_GAP);
             for (int r = 0; r < height; r++) {
                 for (int c = 0; c < width; c++) {
                     int rgb = (pixel(i, r, c, 0) << 16) | (pixel(i, r, c, 1) << 8) | pixel(i, r, c, 2);
@@ -173,11 +195,13 @@ public final class SampleImages {
                 }
             }
         }
-        writeAtomically(png, out -> {
-            if (!ImageIO.write(img, "png", out)) {
-                throw new IOException("no PNG writer available");
-            }
-        });
+        return img;
+    }
+
+    private static void writePng(BufferedImage img, OutputStream out) throws IOException {
+        if (!ImageIO.write(img, "png", out)) {
+            throw new IOException("no PNG writer available");
+        }
     }
 
     /** Writes the bytes of one output file. */

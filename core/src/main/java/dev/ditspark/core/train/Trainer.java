@@ -66,6 +66,8 @@ public final class Trainer implements AutoCloseable {
     private final LatentSubset data;
     private final long workerSeed;
     private final Configuration hadoopConf;
+    /** Rank 0's grids and evaluations while training (sample.every, eval.every); null elsewhere or when off. */
+    private final TrainingSamples samples;
     /** Rank 0's metrics.jsonl; null on other ranks (and when the run directory cannot hold it). */
     private MetricsHistory history;
     private EpochOrder order;
@@ -127,6 +129,7 @@ public final class Trainer implements AutoCloseable {
         this.workerSeed = SampleRandomness.workerSeed(spec.seed(), collective.worldSize(), collective.rank());
         this.store = CheckpointStore.open(config.checkpoint().uri(), hadoopConf);
         this.manager = TorchEngine.newManager(device);
+        this.samples = collective.rank() == 0 ? TrainingSamples.open(config, manager, m, hadoopConf) : null;
         this.model = new DiT(modelConfig);
         initialiseOrResume();
     }
@@ -315,12 +318,15 @@ public final class Trainer implements AutoCloseable {
             sums[2] += m[2];
             sums[3] += last.stepSeconds();
             window++;
+            long sampling = System.nanoTime();
+            Map<String, Double> evaluated = samples != null ? samples.afterStep(step, ema) : Map.of();
+            windowStart += System.nanoTime() - sampling; // images/s counts training, not grids and evaluations
             if (isLogStep(step)) {
                 double seconds = (System.nanoTime() - windowStart) / 1e9;
                 MetricsRecord r = new MetricsRecord(step, epoch, imagesSeen, sums[0] / window, sums[1] / window,
                         sums[2] / window, m[3], spec.lr(), window * spec.globalBatch() / seconds, sums[3] / window,
                         MetricsHistory.heapUsedBytes(), MetricsHistory.residentBytes(), System.currentTimeMillis() / 1e3,
-                        Map.of());
+                        evaluated);
                 LOG.info(String.format("step %d epoch %d loss %.4f (mse %.4f vb %.4f) %.2f steps/s %.1f images/s",
                         step, epoch, r.loss(), r.mse(), r.vb(), window / seconds, r.imagesPerSecond()));
                 if (collective.rank() == 0) {
@@ -342,7 +348,8 @@ public final class Trainer implements AutoCloseable {
     }
 
     private boolean isLogStep(long completed) {
-        return completed % spec.logEvery() == 0 || completed == spec.maxSteps();
+        return completed % spec.logEvery() == 0 || completed == spec.maxSteps()
+                || TrainingSamples.evaluatesAt(config, completed); // an evaluation gets its metrics line
     }
 
     /** Rank 0 opens metrics.jsonl, cut back to the step this run starts from; a failure only loses the history. */
@@ -581,6 +588,9 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (samples != null) {
+            samples.close();
+        }
         optimizer.close();
         ema.close();
         manager.close();

@@ -170,7 +170,7 @@ class MetricsHistoryTest {
         assertEquals(3, files.size());
         BufferedImage eval = ImageIO.read(dir.resolve("plots/eval.png").toFile());
         assertEquals(TrainingPlots.WIDTH, eval.getWidth());
-        assertEquals(TrainingPlots.HEIGHT, eval.getHeight());
+        assertEquals(2 * TrainingPlots.EVAL_PANEL_HEIGHT, eval.getHeight(), "one panel per metric, each on its own scale");
     }
 
     @Test
