@@ -10,7 +10,8 @@ Frechet distance formula; on the test split it prints what `dit eval` prints, to
       --samples runs/demo/samples/samples.npz [--real train|t10k]       # accuracy, per class, FD to 10,000 real
   python3 tools/demo/score.py --classifier ... --mirror                  # real training images vs their mirrors
 
-Needs torch, numpy, scipy, safetensors and Debian's dataset-fashion-mnist (bin/setup installs them).
+Needs torch, numpy, scipy and safetensors (pip; the reference tools in tools/reference/ need the same) and
+Debian's dataset-fashion-mnist (bin/setup installs it). Not used by the build or the tests.
 """
 import argparse
 import gzip
