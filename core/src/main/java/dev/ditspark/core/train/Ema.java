@@ -20,7 +20,7 @@ import java.util.Map;
  * {@code pos_embed} included, and {@link #update()} runs over all of them as the reference's
  * {@code update_ema} runs over {@code named_parameters()}. The copies never take gradients. They live on a
  * sub-manager of the model's manager, on the model's device; call {@link #update(long)} outside a
- * {@code GradientCollector}. Not thread-safe.
+ * {@code GradientTape}. Not thread-safe.
  *
  * <p>With warm-up on (a departure from the paper, {@code train.ema_warmup}; off by default) the decay of the
  * update after optimizer step t (0-based) is min(decay, (1 + t)/(10 + t)), the schedule of TensorFlow's
