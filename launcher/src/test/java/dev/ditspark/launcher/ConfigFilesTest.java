@@ -109,6 +109,8 @@ class ConfigFilesTest {
             assertEquals(0.999, t.beta2(), where);
             assertEquals(1e-8, t.eps(), where);
             assertEquals(0.9999, t.emaDecay(), where);
+            assertFalse(t.emaWarmup(), where + ": the paper's constant EMA decay");
+            assertTrue(t.horizontalFlip(), where + ": the paper's random horizontal flip");
             assertEquals(8, t.workers(), where);
             assertEquals(50_000, run.checkpoint().every(), where);
             assertEquals("nccl", run.collective().backend(), where);
@@ -121,6 +123,21 @@ class ConfigFilesTest {
             assertEquals("s3a://CHANGE-ME/runs/" + runName, run.checkpoint().uri(), where);
             assertEquals("s3a://CHANGE-ME/imagenet-" + imageSize + "-latents", run.data().uri(), where);
         }
+    }
+
+    /**
+     * The demo departs from the paper in two documented ways: no horizontal flip (Fashion-MNIST's shoes all face
+     * left; mirrored ankle boots are what the classifier calls bags) and an EMA warm-up for its short runs.
+     */
+    @Test
+    void demoTrainsWithoutFlipAndWithEmaWarmup() {
+        TrainSpec t = RunConfig.load(CONF.resolve("demo.yaml"), List.of()).train();
+        assertFalse(t.horizontalFlip(), "demo.yaml train.horizontal_flip");
+        assertTrue(t.emaWarmup(), "demo.yaml train.ema_warmup");
+        TrainSpec paper = RunConfig.load(CONF.resolve("demo.yaml"),
+                List.of("train.horizontal_flip=true", "train.ema_warmup=false")).train();
+        assertTrue(paper.horizontalFlip());
+        assertFalse(paper.emaWarmup());
     }
 
     @Test

@@ -15,6 +15,13 @@ import com.fasterxml.jackson.databind.annotation.JsonNaming;
  * @param precision float32 matmul precision on CUDA: {@code tf32} (TensorFloat-32 tensor cores, as the
  *     reference's {@code torch.backends.cuda.matmul.allow_tf32 = True}) or {@code fp32} (full float32); null
  *     means tf32 on a GPU and fp32 on the CPU ({@link #precisionFor})
+ * @param emaWarmup whether the EMA decay ramps up as min(ema_decay, (1 + t)/(10 + t)) at optimizer step t
+ *     (0-based) instead of being ema_decay from the first step; default false (the paper's constant decay).
+ *     A departure for runs shorter than the EMA's horizon 1/(1 − ema_decay), whose EMA would otherwise still
+ *     be mostly the initial weights ({@link dev.ditspark.core.train.Ema#decayAt})
+ * @param horizontalFlip whether each training image is mirrored with probability 1/2, the paper's only
+ *     augmentation (default true); false for data whose mirror images are not samples of the same
+ *     distribution (Fashion-MNIST: every shoe faces left, and a mirrored ankle boot is not one the data has)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record TrainSpec(
@@ -31,7 +38,9 @@ public record TrainSpec(
         Integer logEvery,
         Integer threads,
         Integer workers,
-        String precision) {
+        String precision,
+        Boolean emaWarmup,
+        Boolean horizontalFlip) {
 
     /** {@code train.precision} values. */
     public static final String FP32 = "fp32";
@@ -49,6 +58,8 @@ public record TrainSpec(
         seed = orDefault(seed, 0L);
         logEvery = orDefault(logEvery, 100);
         workers = orDefault(workers, 1);
+        emaWarmup = orDefault(emaWarmup, false);
+        horizontalFlip = orDefault(horizontalFlip, true);
         require(globalBatch > 0, "train.global_batch", "must be positive, got " + globalBatch);
         require(workers > 0, "train.workers", "must be positive, got " + workers);
         require(globalBatch % workers == 0, "train.global_batch",

@@ -19,8 +19,14 @@ import java.util.Map;
  * <p>Like the reference's {@code deepcopy(model)} it holds a copy of every state_dict entry, the fixed
  * {@code pos_embed} included, and {@link #update()} runs over all of them as the reference's
  * {@code update_ema} runs over {@code named_parameters()}. The copies never take gradients. They live on a
- * sub-manager of the model's manager, on the model's device; call {@link #update()} outside a
+ * sub-manager of the model's manager, on the model's device; call {@link #update(long)} outside a
  * {@code GradientTape}. Not thread-safe.
+ *
+ * <p>With warm-up on (a departure from the paper, {@code train.ema_warmup}; off by default) the decay of the
+ * update after optimizer step t (0-based) is min(decay, (1 + t)/(10 + t)), the schedule of TensorFlow's
+ * {@code ExponentialMovingAverage(num_updates=t)}: 0.1 at t = 0, 0.5 at t = 8, 0.9 at t = 80, 0.99 at t = 890,
+ * reaching 0.999 at t = 8,990. A run shorter than the horizon 1/(1 − decay) then averages roughly its last
+ * tenth instead of staying close to the initial weights.
  */
 public final class Ema implements AutoCloseable {
     /** docs/recipe.md, "Optimizer and EMA": ema = 0.9999·ema + 0.0001·θ. */
@@ -28,6 +34,7 @@ public final class Ema implements AutoCloseable {
 
     private final Module model;
     private final double decay;
+    private final boolean warmup;
     private final NDManager manager;
     private final Map<String, NDArray> weights;
 
@@ -36,13 +43,22 @@ public final class Ema implements AutoCloseable {
         this(model, PAPER_DECAY);
     }
 
-    /** An EMA of {@code model}, equal to its current weights, with {@code decay} in [0, 1]. */
+    /** An EMA of {@code model}, equal to its current weights, with the constant {@code decay} in [0, 1]. */
     public Ema(Module model, double decay) {
+        this(model, decay, false);
+    }
+
+    /**
+     * An EMA of {@code model}, equal to its current weights, with {@code decay} in [0, 1], ramped up by
+     * {@link #decayAt} when {@code warmup}. Throws IllegalArgumentException for a decay outside [0, 1].
+     */
+    public Ema(Module model, double decay, boolean warmup) {
         if (!(decay >= 0 && decay <= 1)) {
             throw new IllegalArgumentException("EMA decay must be in [0, 1], got " + decay);
         }
         this.model = model;
         this.decay = decay;
+        this.warmup = warmup;
         Map<String, Parameter> params = model.namedParameters();
         if (params.isEmpty()) {
             throw new IllegalArgumentException("EMA: the model has no parameters");
@@ -60,12 +76,47 @@ public final class Ema implements AutoCloseable {
         weights = Collections.unmodifiableMap(copies);
     }
 
+    /** The configured (final) decay. */
     public double decay() {
         return decay;
     }
 
-    /** ema ← decay·ema + (1 − decay)·θ in place for every entry; call once after each optimizer step. */
+    /** Whether the decay warms up ({@link #decayAt}). */
+    public boolean warmup() {
+        return warmup;
+    }
+
+    /**
+     * The decay of the update after optimizer step {@code t} (0-based, t ≥ 0): the configured decay, or with
+     * warm-up min(decay, (1 + t)/(10 + t)).
+     */
+    public double decayAt(long t) {
+        if (t < 0) {
+            throw new IllegalArgumentException("EMA: step must not be negative, got " + t);
+        }
+        return warmup ? Math.min(decay, (1.0 + t) / (10.0 + t)) : decay;
+    }
+
+    /**
+     * ema ← decay·ema + (1 − decay)·θ in place for every entry with the constant decay; call once after each
+     * optimizer step. Throws IllegalStateException when warm-up is on ({@link #update(long)} needs the step).
+     */
     public void update() {
+        if (warmup) {
+            throw new IllegalStateException("EMA with warm-up: update(step) needs the optimizer step");
+        }
+        apply(decay);
+    }
+
+    /**
+     * ema ← d·ema + (1 − d)·θ in place for every entry, d = {@link #decayAt}(t); call once after optimizer
+     * step {@code t} (0-based), so a resumed run continues the same schedule.
+     */
+    public void update(long t) {
+        apply(decayAt(t));
+    }
+
+    private void apply(double decay) {
         Map<String, Parameter> params = model.namedParameters();
         if (FusedOps.available()) {
             // Two foreach ops over all tensors, the same mul_/add_ as below (bit-identical results).

@@ -179,7 +179,7 @@ public final class Trainer implements AutoCloseable {
         }
         collective.broadcast(parameterValues(), 0);
         optimizer = new AdamW(model, new AdamWConfig(spec.lr(), spec.beta1(), spec.beta2(), spec.eps(), spec.weightDecay()));
-        ema = new Ema(model, spec.emaDecay());
+        ema = new Ema(model, spec.emaDecay(), spec.emaWarmup());
         if (latest.isPresent()) {
             resume(latest.getAsLong());
         }
@@ -404,7 +404,8 @@ public final class Trainer implements AutoCloseable {
                     global[i] = data.globalIndex(local);
                 }
                 TrainingBatch batch = TrainingBatch.draw(samples, global, spec.seed(), step, sampleShape, scaleFactor,
-                        modelConfig.nullClass(), modelConfig.classDropoutProb(), diffusion.numTimesteps());
+                        modelConfig.nullClass(), modelConfig.classDropoutProb(), diffusion.numTimesteps(),
+                        spec.horizontalFlip());
                 try (NDManager ms = scope.newSubManager()) {
                     NDArray x0 = batch.x0(ms);
                     NDArray noise = batch.noise(ms);
@@ -447,7 +448,7 @@ public final class Trainer implements AutoCloseable {
                                 + "Last committed checkpoint: %s", step + 1, m[0], m[1], m[2], lastCheckpoint()));
             }
             optimizer.step();
-            ema.update();
+            ema.update(step); // the 0-based index of the step just taken (the warm-up's t)
             step++;
             imagesSeen += spec.globalBatch();
             DataCursor next = cursor.advance(spec.perWorkerBatch(), data.size());

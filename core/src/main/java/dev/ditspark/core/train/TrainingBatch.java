@@ -10,13 +10,18 @@ import java.util.SplittableRandom;
  * One micro-batch ready for the diffusion loss, drawn per sample (see {@link SampleRandomness}) in this order:
  * the flip (horizontal flip is the only augmentation), the label drop (classifier-free guidance dropout), the
  * timestep (uniform in 0..T-1), the posterior sample ε (latent = (mean + std·ε)·scale_factor, a fresh VAE
- * posterior sample every step), the diffusion noise.
+ * posterior sample every step), the diffusion noise. The flip is drawn even when flipping is off, so the other
+ * draws do not depend on that setting.
  */
 public record TrainingBatch(float[] x0, long[] labels, long[] timesteps, float[] noise, int size, Shape sampleShape) {
 
-    /** Draws the batch for {@code samples} (with their global dataset indices) at optimizer step {@code step}. */
+    /**
+     * Draws the batch for {@code samples} (with their global dataset indices) at optimizer step {@code step};
+     * {@code horizontalFlip} false always takes each sample's own view, never its mirror (train.horizontal_flip).
+     */
     public static TrainingBatch draw(LatentSubset.Sample[] samples, long[] globalIndices, long seed, long step,
-            Shape sampleShape, float scaleFactor, int nullClass, double dropProb, int numTimesteps) {
+            Shape sampleShape, float scaleFactor, int nullClass, double dropProb, int numTimesteps,
+            boolean horizontalFlip) {
         int n = samples.length;
         int e = Math.toIntExact(sampleShape.size());
         float[] x0 = new float[n * e];
@@ -25,7 +30,7 @@ public record TrainingBatch(float[] x0, long[] labels, long[] timesteps, float[]
         long[] t = new long[n];
         for (int i = 0; i < n; i++) {
             SplittableRandom rng = SampleRandomness.forSample(seed, step, globalIndices[i]);
-            boolean flip = rng.nextBoolean();
+            boolean flip = rng.nextBoolean() && horizontalFlip;
             labels[i] = rng.nextDouble() < dropProb ? nullClass : samples[i].label();
             t[i] = rng.nextInt(numTimesteps);
             float[] mean = samples[i].mean(flip);

@@ -98,6 +98,86 @@ class EmaTest {
         }
     }
 
+    /**
+     * Warm-up by hand: θ₀ = 1, then θ = 3 from step 0 on. The decays are (1+t)/(10+t) = 0.1, 2/11, 0.25 for
+     * t = 0, 1, 2, so ema = 3 − 2·Πd: 3 − 0.2 = 2.8, then 3 − 0.2·2/11 = 2.963636…, then 3 − (0.4/11)·0.25 =
+     * 2.990909…, where the paper's constant 0.999 would still be 1.002, 1.003998, 1.005994.
+     */
+    @Test
+    void warmupMovesTowardTheWeightsAsTheFormulaSays() {
+        try (NDManager manager = TorchEngine.newManager()) {
+            ToyModel model = ToyModel.initialised(manager, 6);
+            Parameter p1 = model.namedParameters().get("p1");
+            p1.set(manager.ones(p1.shape()));
+            try (Ema ema = new Ema(model, 0.999, true)) {
+                p1.set(manager.full(p1.shape(), 3f));
+                double[] expected = {2.8, 3 - 0.4 / 11, 3 - 0.1 / 11};
+                for (int t = 0; t < expected.length; t++) {
+                    ema.update(t);
+                    for (float v : ema.weights().get("p1").toFloatArray()) {
+                        assertEquals(expected[t], v, 1e-6, "after step " + t);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The schedule's values, its cap at the configured decay, and a resumed run continuing it at step t. */
+    @Test
+    void warmupScheduleAndResume() {
+        try (NDManager manager = TorchEngine.newManager()) {
+            ToyModel model = ToyModel.initialised(manager, 12);
+            try (Ema warm = new Ema(model, 0.999, true); Ema constant = new Ema(model, 0.999)) {
+                assertEquals(0.1, warm.decayAt(0), 1e-15);
+                assertEquals(0.5, warm.decayAt(8), 1e-15);
+                assertEquals(0.9, warm.decayAt(80), 1e-15);
+                assertEquals(0.99, warm.decayAt(890), 1e-15);
+                assertEquals(0.999, warm.decayAt(8990), 1e-12);
+                assertEquals(0.999, warm.decayAt(1_000_000), 0.0, "capped at the configured decay");
+                assertEquals(5000.0 / 5009.0, warm.decayAt(4999), 1e-15, "the last step of the demo");
+                for (long t : new long[] {0, 8, 4999}) {
+                    assertEquals(0.999, constant.decayAt(t), 0.0, "no warm-up: constant");
+                }
+                assertTrue(warm.warmup());
+                assertFalse(constant.warmup());
+                assertThrows(IllegalStateException.class, warm::update, "warm-up needs the step");
+                assertThrows(IllegalArgumentException.class, () -> warm.decayAt(-1));
+            }
+            // Updating at steps 0..5 in one go equals 0..2, a reload of the EMA into a fresh one, then 3..5.
+            Parameter p0 = model.namedParameters().get("p0");
+            SplittableRandom rng = new SplittableRandom(13);
+            float[][] thetas = new float[6][12];
+            for (float[] th : thetas) {
+                for (int i = 0; i < th.length; i++) {
+                    th[i] = (float) rng.nextGaussian();
+                }
+            }
+            float[] whole;
+            try (Ema ema = new Ema(model, 0.999, true)) {
+                for (int t = 0; t < 6; t++) {
+                    p0.set(manager.create(thetas[t], p0.shape()));
+                    ema.update(t);
+                }
+                whole = ema.weights().get("p0").toFloatArray();
+            }
+            p0.set(manager.create(ToyModel.values(ToyModel.initialised(manager, 12), "p0"), p0.shape()));
+            try (Ema first = new Ema(model, 0.999, true)) {
+                for (int t = 0; t < 3; t++) {
+                    p0.set(manager.create(thetas[t], p0.shape()));
+                    first.update(t);
+                }
+                try (Ema resumed = new Ema(model, 0.999, true)) {
+                    resumed.load(first.weights());
+                    for (int t = 3; t < 6; t++) {
+                        p0.set(manager.create(thetas[t], p0.shape()));
+                        resumed.update(t);
+                    }
+                    assertArrayEquals(whole, resumed.weights().get("p0").toFloatArray(), 0f);
+                }
+            }
+        }
+    }
+
     @Test
     void copyIntoPutsTheAverageIntoASamplingModel() {
         try (NDManager manager = TorchEngine.newManager()) {

@@ -95,6 +95,39 @@ class TrainerTest {
         assertEquals(List.of(3L, 6L), store.committedSteps());
     }
 
+    /**
+     * train.ema_warmup through the trainer: after one step the EMA is 0.1·θ₀ + 0.9·θ₁ (decay (1+0)/(10+0)),
+     * where the constant decay 0.9 gives 0.9·θ₀ + 0.1·θ₁ from the same θ₀, θ₁; and a warm-up run resumed
+     * midway (the schedule continues at the checkpoint's step) ends bit-identical to the uninterrupted one.
+     */
+    @Test
+    void emaWarmupFollowsTheStepAndResumes() throws Exception {
+        Map<String, float[]> constant = train(config(data, List.of("checkpoint.uri=" + dir.resolve("k").toUri(),
+                "train.max_steps=1")));
+        Map<String, float[]> warm = train(config(data, List.of("checkpoint.uri=" + dir.resolve("m").toUri(),
+                "train.max_steps=1", "train.ema_warmup=true")));
+        for (String name : List.of("final_layer.linear.weight", "y_embedder.embedding_table.weight")) {
+            float[] theta1 = constant.get(name);
+            assertArrayEquals(theta1, warm.get(name), 0f, name + ": the EMA does not change the training");
+            float[] emaConstant = constant.get("ema." + name);
+            float[] emaWarm = warm.get("ema." + name);
+            for (int i = 0; i < theta1.length; i++) {
+                double theta0 = (emaConstant[i] - 0.1 * theta1[i]) / 0.9;
+                assertEquals(0.1 * theta0 + 0.9 * theta1[i], emaWarm[i], 1e-6, name + "[" + i + "]");
+            }
+        }
+        List<String> warmFlipless = List.of("train.ema_warmup=true", "train.horizontal_flip=false");
+        List<String> straight = new java.util.ArrayList<>(warmFlipless);
+        straight.add("checkpoint.uri=" + dir.resolve("ws").toUri());
+        List<String> half = new java.util.ArrayList<>(warmFlipless);
+        half.addAll(List.of("checkpoint.uri=" + dir.resolve("wr").toUri(), "train.max_steps=3"));
+        List<String> rest = new java.util.ArrayList<>(warmFlipless);
+        rest.add("checkpoint.uri=" + dir.resolve("wr").toUri());
+        Map<String, float[]> whole = train(config(data, straight));
+        train(config(data, half));
+        assertBitIdentical(whole, train(config(data, rest)));
+    }
+
     @Test
     void gradientAccumulationMatchesOneBigBatch() throws Exception {
         Map<String, float[]> whole = train(config(data, List.of("checkpoint.uri=" + dir.resolve("w").toUri())));
