@@ -37,6 +37,7 @@ public record RunConfig(ModelSpec model, DataSpec data, TrainSpec train, Checkpo
         train = train != null ? train : YAML.convertValue(YAML.createObjectNode(), TrainSpec.class);
         sample = sample != null ? sample : SampleSpec.defaults();
         collective = collective != null ? collective : CollectiveSpec.defaults();
+        data.check(train); // data.streams against train.workers and train.global_batch
         model.toDiTConfig(); // validates the shape now, not at step 1
     }
 
