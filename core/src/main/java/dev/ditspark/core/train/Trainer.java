@@ -256,6 +256,11 @@ public final class Trainer implements AutoCloseable {
         return model;
     }
 
+    /** This worker's data stream (what it holds: {@link LatentStream#peakHeldBytes()}). */
+    public LatentStream data() {
+        return data;
+    }
+
     public Ema ema() {
         return ema;
     }
