@@ -77,6 +77,8 @@ public final class LatentStream implements AutoCloseable {
     private final int streamBatch;
     private final int shareSize;
     private final int windowRows;
+    /** One stream whose whole share fits the budget once: read once, re-shuffled each epoch (see {@link #resident()}). */
+    private final boolean resident;
     private final long rowBytes;
     private final long budget;
     private final AtomicLong held = new AtomicLong();
@@ -117,7 +119,12 @@ public final class LatentStream implements AutoCloseable {
                     + "raise data.memory_mb or write the dataset with smaller row groups", memoryBytes >> 20,
                     perStream >> 20, localStreams, READ_THREADS, largest / 1048576.0, rowBytes / 1024.0));
         }
-        this.windowRows = (int) Math.max(1, Math.min(windows, Math.max(1, shareSize)));
+        // One stream (one worker) whose whole dataset fits once: a single window of all N rows, read once and only
+        // re-shuffled each epoch. The order is what a window of N rows gives, so nothing else changes.
+        // Its buffer, the row groups in flight while it loads and two epochs' orders (4 bytes a row each).
+        this.resident = streams == 1 && (perStream - READ_THREADS * largest) / (rowBytes + 8) >= shareSize;
+        this.windowRows = resident ? Math.max(1, shareSize)
+                : (int) Math.max(1, Math.min(windows, Math.max(1, shareSize)));
         this.running = new Stream[localStreams];
     }
 
@@ -166,6 +173,14 @@ public final class LatentStream implements AutoCloseable {
     /** Rows per shuffle window (M). */
     public int windowRows() {
         return windowRows;
+    }
+
+    /**
+     * Whether the dataset is read once and kept (one stream, all of it within the budget with one buffer instead of
+     * two, e.g. Fashion-MNIST): the whole-share reader's memory and I/O, with the streaming reader's order.
+     */
+    public boolean resident() {
+        return resident;
     }
 
     /** Windows per stream per epoch. */
@@ -355,6 +370,13 @@ public final class LatentStream implements AutoCloseable {
             }
         }
 
+        /** Another order over {@code rows}' buffers (resident mode): holds only its order. */
+        Window(Window rows) {
+            labels = rows.labels;
+            global = rows.global;
+            System.arraycopy(rows.stores, 0, stores, 0, stores.length);
+        }
+
         Sample sample(int row) {
             int n = manifest.elementsPerArray();
             float[][] a = new float[4][n];
@@ -409,6 +431,10 @@ public final class LatentStream implements AutoCloseable {
         @Override
         public void run() {
             try {
+                if (resident) {
+                    runResident();
+                    return;
+                }
                 while (!Thread.currentThread().isInterrupted()) {
                     Window w = free.poll();
                     if (w == null) {
@@ -433,9 +459,48 @@ public final class LatentStream implements AutoCloseable {
             }
         }
 
+        /** Reads every row group once into one buffer, row k at position k, then hands out an order per epoch. */
+        private void runResident() throws IOException, InterruptedException {
+            Window rows = new Window(shareSize);
+            List<Piece> all = new ArrayList<>();
+            for (RowGroup g : groups) {
+                all.add(new Piece(g, 0, g.rows(), (int) g.firstGlobalRow()));
+            }
+            read(rows, all);
+            while (!Thread.currentThread().isInterrupted()) {
+                Window view = free.poll();
+                if (view == null) {
+                    if (allocated < 2) {
+                        allocated++;
+                        view = new Window(rows);
+                    } else {
+                        view = free.take();
+                    }
+                }
+                long[] order = order(epoch, 0);
+                int[] positions = new int[order.length];
+                for (int i = 0; i < order.length; i++) {
+                    positions[i] = (int) order[i];
+                }
+                hold(4L * positions.length - (view.order != null ? 4L * view.order.length : 0));
+                view.order = positions;
+                view.epoch = epoch;
+                view.index = 0;
+                ready.put(view);
+                epoch++;
+            }
+        }
+
         private void fill(Window w, int e, int index) throws IOException, InterruptedException {
+            read(w, pieces(e, id, index));
+            w.order = shuffle(e, id, index, windowSize(index));
+            w.epoch = e;
+            w.index = index;
+        }
+
+        private void read(Window w, List<Piece> pieces) throws IOException, InterruptedException {
             List<Future<?>> reads = new ArrayList<>();
-            for (Piece p : pieces(e, id, index)) {
+            for (Piece p : pieces) {
                 reads.add(pool.submit(() -> {
                     hold(p.group().bytes());
                     try {
@@ -464,9 +529,6 @@ public final class LatentStream implements AutoCloseable {
                 }
                 throw new IllegalStateException(cause);
             }
-            w.order = shuffle(e, id, index, windowSize(index));
-            w.epoch = e;
-            w.index = index;
         }
 
         /** The window {@code index} of epoch {@code e}, releasing the one before it to the reader. */

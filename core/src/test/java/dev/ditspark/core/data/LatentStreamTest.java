@@ -117,6 +117,30 @@ class LatentStreamTest {
     }
 
     @Test
+    void oneStreamWithinItsBudgetReadsTheDatasetOnceAndReshufflesIt() throws Exception {
+        try (LatentStream s = open(1, 0, 1, 16, 64 * MIB).start(new DataCursor(1, 32))) {
+            assertTrue(s.resident());
+            assertEquals(640, s.windowRows());
+            for (int b = 0; b < 100; b++) { // from batch 2 of epoch 1 into epoch 3
+                int epoch = 1 + (b + 2) / 40;
+                int at = (b + 2) % 40 * 16;
+                LatentStream.Batch batch = s.next();
+                assertEquals(new DataCursor(epoch, at), batch.cursor());
+                assertArrayEquals(Arrays.copyOfRange(s.order(epoch, 0), at, at + 16), batch.globalIndices(), "batch " + b);
+                for (int i = 0; i < 16; i++) {
+                    assertArrayEquals(recs.get((int) batch.globalIndices()[i]).meanFlip(), batch.samples()[i].meanFlip(), 0f);
+                }
+            }
+            long rows = 640L * (4 * layout().bytesPerArray() + LatentStream.ROW_OVERHEAD);
+            // The dataset once and the two epoch orders; no second buffer.
+            assertTrue(s.heldBytes() <= rows + 2 * 4 * 640, s.heldBytes() + " bytes held, dataset rows " + rows);
+            assertTrue(s.peakHeldBytes() <= 64 * MIB);
+        }
+        assertFalse(open(1, 0, 1, 16, 4 * MIB).resident(), "larger than its budget");
+        assertFalse(open(2, 0, 1, 16, 64 * MIB).resident(), "two streams deal other rows each epoch");
+    }
+
+    @Test
     void twoWorkersDrawTheGlobalBatchesOfOneWorkerWithTwoStreams() throws Exception {
         try (LatentStream one = open(2, 0, 1, 16, 8 * MIB).start(DataCursor.START);
                 LatentStream r0 = open(2, 0, 2, 16, 4 * MIB).start(DataCursor.START);
