@@ -83,7 +83,7 @@ public final class ShardReadBenchmark {
                 FashionMnist.CLASS_NAMES, "fashion-mnist/train");
         float[] zeros = new float[784];
         try (LatentShardWriter w = LatentShardWriter.to(uri, layout).conf(conf).compression(codec)
-                .rowsPerShard(10_000).open()) {
+                .rowsPerShard(10_000).overwrite(true).open()) {
             for (int i = 0; i < fm.count(); i++) {
                 float[] img = fm.image(i);
                 w.write(new LatentRecord(fm.labels()[i], img, zeros, FashionMnist.mirror(img, 28, 28), zeros,

@@ -56,6 +56,13 @@ public final class LatentStream implements AutoCloseable {
      */
     public static final int READ_THREADS = 4;
 
+    /** Budgets of the streams started and not yet closed in this JVM (local Spark runs all workers in one). */
+    private static final AtomicLong RESERVED = new AtomicLong();
+    private static final java.util.concurrent.atomic.AtomicInteger LIVE = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** The share of a heap the readers may take before a warning: the rest is the trainer's, Spark's, Parquet's. */
+    static final double HEAP_SHARE = 0.75;
+
     /** Heap per row besides the four arrays: label (int), global index (long), shuffled position (int). */
     static final int ROW_OVERHEAD = 16;
 
@@ -86,6 +93,9 @@ public final class LatentStream implements AutoCloseable {
     private final AtomicLong waitNanos = new AtomicLong();
     private final Stream[] running;
     private DataCursor cursor;
+    private String heapWarning;
+    /** Whether this stream's budget counts in {@link #RESERVED} (from start to close). */
+    private boolean reserved;
     private final Object layoutLock = new Object();
     /** The epoch whose row-group layout {@link #offsets} holds. */
     private int layoutEpoch = -1;
@@ -219,11 +229,34 @@ public final class LatentStream implements AutoCloseable {
             throw new IllegalStateException("already started");
         }
         cursor = from.settle(streamBatch, shareSize);
+        reserved = true;
+        heapWarning = heapWarning(budget, LIVE.incrementAndGet(), RESERVED.addAndGet(budget),
+                Runtime.getRuntime().maxMemory(), "this JVM's -Xmx (DIT_JAVA_OPTS for dit train, spark.executor.memory on "
+                        + "a cluster)");
         for (int j = 0; j < localStreams; j++) {
             running[j] = new Stream(firstStream + j, cursor.epoch(), cursor.position() / windowRows);
             running[j].thread.start();
         }
         return this;
+    }
+
+    /** A one-line warning when the readers of this JVM may need more than its heap can give them; null when not. */
+    public String heapWarning() {
+        return heapWarning;
+    }
+
+    /**
+     * The warning for {@code workers} readers of {@code budget} bytes each ({@code total} in all) against a heap of
+     * {@code heap} bytes set by {@code heapSetting}, or null when they take at most {@value #HEAP_SHARE} of it.
+     */
+    public static String heapWarning(long budget, int workers, long total, long heap, String heapSetting) {
+        if (total <= HEAP_SHARE * heap) {
+            return null;
+        }
+        return String.format("data.memory_mb: the data readers of %d worker%s may hold %d MiB (%d MiB each) but the heap "
+                        + "is %d MiB (%s), and training needs some of it too; lower data.memory_mb or raise the heap to at least "
+                        + "%d MiB", workers, workers == 1 ? "" : "s", total >> 20, budget >> 20, heap >> 20, heapSetting,
+                (long) Math.ceil(total / HEAP_SHARE) >> 20);
     }
 
     /** The cursor of the next batch. */
@@ -345,6 +378,11 @@ public final class LatentStream implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (reserved) {
+            RESERVED.addAndGet(-budget);
+            LIVE.decrementAndGet();
+            reserved = false;
+        }
         for (Stream s : running) {
             if (s != null) {
                 s.stop();

@@ -133,6 +133,9 @@ public final class Trainer implements AutoCloseable {
         LOG.info("data: {} streams of {} rows per epoch ({} on this worker), shuffle windows of {} rows, {} row groups, "
                         + "reader budget {} MiB", data.streams(), data.shareSize(), data.localStreams(), data.windowRows(),
                 data.rowGroupCount(), config.data().memoryMb());
+        if (data.heapWarning() != null) {
+            LOG.warn(data.heapWarning());
+        }
     }
 
     private void checkDataFitsModel(DatasetManifest m) {

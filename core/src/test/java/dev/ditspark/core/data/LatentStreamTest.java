@@ -205,6 +205,25 @@ class LatentStreamTest {
     }
 
     @Test
+    void readersThatMayNeedMoreThanTheHeapAreWarnedOf() throws Exception {
+        long heap = Runtime.getRuntime().maxMemory();
+        long tooMuch = (long) (heap * 0.8);
+        try (LatentStream s = open(1, 0, 1, 8, tooMuch).start(DataCursor.START)) {
+            s.next();
+            assertTrue(s.heapWarning() != null && s.heapWarning().startsWith("data.memory_mb: the data readers of 1 worker "
+                    + "may hold " + (tooMuch >> 20) + " MiB"), s.heapWarning());
+        }
+        try (LatentStream s = open(1, 0, 1, 8, heap / 4).start(DataCursor.START)) {
+            assertEquals(null, s.heapWarning()); // the first one's budget was released when it closed
+        }
+        assertEquals(null, LatentStream.heapWarning(2L << 30, 8, 16L << 30, 32L << 30, "spark.executor.memory"));
+        assertEquals("data.memory_mb: the data readers of 8 workers may hold 16384 MiB (2048 MiB each) but the heap is "
+                + "16384 MiB (spark.executor.memory), and training needs some of it too; lower data.memory_mb or raise the "
+                + "heap to at least 21845 MiB", LatentStream.heapWarning(2L << 30, 8, 16L << 30, 16L << 30,
+                "spark.executor.memory"));
+    }
+
+    @Test
     void aBudgetThatCannotHoldTheRowGroupsInFlightNamesTheField() throws Exception {
         var e = assertThrows(ConfigException.class, () -> open(1, 0, 1, 8, MIB));
         assertTrue(e.getMessage().startsWith("data.memory_mb: 1 MiB per worker"), e.getMessage());
