@@ -613,7 +613,9 @@ public final class LatentStream implements AutoCloseable {
 
         void stop() {
             thread.interrupt();
-            pool.shutdownNow();
+            // Reads in flight (at most READ_THREADS row groups) finish and are dropped: interrupting them would
+            // only make HDFS and S3 clients log interrupted-I/O warnings at the end of every run.
+            pool.shutdown();
         }
     }
 }
