@@ -34,7 +34,9 @@ import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
 import org.apache.parquet.schema.Type;
 
 /**
- * A finished latent dataset, opened by its manifest; {@link #subset} loads one rank's share into memory.
+ * A finished latent dataset, opened by its manifest; {@link #subset} loads one rank's share into memory (tools that
+ * want every row); training streams it instead ({@link LatentStream}, which plans from {@link #rowGroups} and reads
+ * with {@link #readRows}).
  *
  * <p>Ranks split the global index space (rows in manifest shard order) into equal contiguous blocks:
  * rank r of w holds rows {@code [r·n, (r+1)·n)} with {@code n = count / w}, and the last {@code count mod w}
