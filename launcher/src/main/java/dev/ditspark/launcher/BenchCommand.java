@@ -33,7 +33,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "step (whole training steps through the Trainer: hybrid loss, backward, AdamW, EMA),",
             "fwdbwd (forward+backward alone), sample (DDPM steps with guidance through the sampler),",
             "memory (peak resident memory of forward+backward, one fresh process per batch, and bytes per sample),",
-            "allreduce (tcp ring vs socket copy on loopback, ring model for 8-64 GPUs), loader (shard reading).",
+            "allreduce (tcp ring vs socket copy on loopback, ring model for 8-64 GPUs), loader (shard reading: whole and streamed).",
             "step, fwdbwd, sample and memory print 'result case=...' lines: median wall and mean CPU seconds per step."})
 public final class BenchCommand implements Callable<Integer> {
 
@@ -52,6 +52,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--images", defaultValue = "60000", description = "loader: Fashion-MNIST images to write and read.")
     int images;
+
+    @Option(names = "--memory-mb", defaultValue = "1024",
+            description = "loader: the streaming reader's budget, as data.memory_mb (default: ${DEFAULT-VALUE}).")
+    int memoryMb;
 
     @Option(names = "--config", paramLabel = "YAML",
             description = "model: the model of this run config instead of --models, e.g. conf/demo.yaml.")
@@ -112,7 +116,8 @@ public final class BenchCommand implements Callable<Integer> {
                 return 0;
             }
             case "loader" -> {
-                ShardReadBenchmark.main(new String[] {Integer.toString(images), Integer.toString(iterations)});
+                ShardReadBenchmark.main(new String[] {Integer.toString(images), Integer.toString(iterations), "",
+                        Integer.toString(memoryMb)});
                 return 0;
             }
             default -> throw new IllegalArgumentException(

@@ -100,10 +100,26 @@ public final class DistributedTraining {
                 + "\u2013" + config.train().maxSteps() + " on " + workers + (workers == 1 ? " worker" : " workers");
     }
 
+    /** A cluster's executors run executor.cores / task.cpus workers, each reading within data.memory_mb of the heap. */
+    static void warnIfTheReadersCannotFit(JavaSparkContext jsc, RunConfig config) {
+        org.apache.spark.SparkConf conf = jsc.getConf();
+        if (jsc.isLocal() || !conf.contains("spark.executor.memory")) {
+            return; // local: the workers' JVM is this one, which each Trainer checks
+        }
+        int tasks = Math.max(1, conf.getInt("spark.executor.cores", 1) / conf.getInt("spark.task.cpus", 1));
+        long budget = config.data().memoryBytes();
+        String w = dev.ditspark.core.data.LatentStream.heapWarning(budget, tasks, tasks * budget,
+                conf.getSizeAsBytes("spark.executor.memory"), "spark.executor.memory, for " + tasks + " tasks per executor");
+        if (w != null) {
+            LOG.warn(w);
+        }
+    }
+
     private static List<WorkerResult> runStage(JavaSparkContext jsc, RunConfig config) {
         int workers = config.train().workers();
         LOG.info("training {} on {} workers ({} backend), checkpoints at {}", config.model().name() != null
                 ? config.model().name() : "a custom DiT", workers, config.collective().backend(), config.checkpoint().uri());
+        warnIfTheReadersCannotFit(jsc, config);
         ClassTag<WorkerResult> tag = ClassTag$.MODULE$.apply(WorkerResult.class);
         ProgressAccumulator progress = new ProgressAccumulator();
         jsc.sc().register(progress, "dit training progress");

@@ -81,6 +81,53 @@ class DataParallelTrainingTest {
     }
 
     /**
+     * The equivalence that holds beyond one batch per epoch (issue 12): W workers × b draw the global batches of one
+     * worker × W·b reading as many data streams with W times the budget. 400 rows in 20-row shards, windows of ~40
+     * rows per stream, 12 steps: the batches cross windows; one worker reading a single stream trains differently.
+     */
+    @Test
+    void twoWorkersGiveTheWeightsOfOneWorkerReadingTwoStreams() throws Exception {
+        String many = dir.resolve("fmnist-400").toUri().toString();
+        FashionMnist.Images fm = FashionMnist.installed().readImages(FashionMnist.Split.TRAIN, 400);
+        var layout = dev.ditspark.core.data.DatasetManifest.describe(1, 28, 28, dev.ditspark.core.data.LatentDType.FLOAT32,
+                dev.ditspark.core.data.DatasetManifest.NO_ENCODER, 1.0, 28, FashionMnist.CLASS_NAMES, "fashion-mnist/train");
+        float[] zeros = new float[784];
+        try (var w = dev.ditspark.core.data.LatentShardWriter.to(many, layout).rowsPerShard(20).open()) {
+            for (int i = 0; i < fm.count(); i++) {
+                float[] img = fm.image(i);
+                w.write(new dev.ditspark.core.data.LatentRecord(fm.labels()[i], img, zeros, FashionMnist.mirror(img, 28, 28),
+                        zeros, "fm/" + i));
+            }
+        }
+        List<String> common = List.of("train.global_batch=8", "train.max_steps=12", "checkpoint.every=12");
+        RunConfig one = TinyRun.config(dir, many, ckpt("one-s2"), concat(common, "data.streams=2", "data.memory_mb=4"));
+        try (Trainer t = new Trainer(one, Collective.local(), Device.cpu(), new Configuration())) {
+            assertTrue(t.data().windowRows() < 48, t.data().windowRows() + " rows per window: 12 steps must cross one");
+            t.run(TrainingListener.NONE);
+        }
+        RunConfig single = TinyRun.config(dir, many, ckpt("one-s1"), concat(common, "data.memory_mb=4"));
+        try (Trainer t = new Trainer(single, Collective.local(), Device.cpu(), new Configuration())) {
+            t.run(TrainingListener.NONE);
+        }
+        RunConfig two = TinyRun.config(dir, many, ckpt("two-s2"), concat(common, "train.workers=2", "data.memory_mb=2"));
+        DistributedTraining.run(spark, two);
+        Configuration conf = new Configuration();
+        for (String file : List.of("model", "ema", "optimizer")) {
+            TinyRun.assertClose(TinyRun.tensors(ckpt("one-s2"), conf, 12, file), TinyRun.tensors(ckpt("two-s2"), conf, 12, file),
+                    1e-6);
+        }
+        float[] s1 = TinyRun.tensors(ckpt("one-s1"), conf, 12, "model").get("final_layer.linear.weight");
+        float[] s2 = TinyRun.tensors(ckpt("one-s2"), conf, 12, "model").get("final_layer.linear.weight");
+        assertTrue(!java.util.Arrays.equals(s1, s2), "one stream draws other batches than two");
+    }
+
+    private static List<String> concat(List<String> a, String... more) {
+        List<String> out = new java.util.ArrayList<>(a);
+        out.addAll(List.of(more));
+        return out;
+    }
+
+    /**
      * A worker dies at step 3 on the first attempt: the barrier stage fails, Spark resubmits it, every rank
      * resumes from the step-2 checkpoint, and the run ends with the weights of an uninterrupted one, bit for bit.
      */

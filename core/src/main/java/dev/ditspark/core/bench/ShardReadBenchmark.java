@@ -3,8 +3,10 @@ package dev.ditspark.core.bench;
 import dev.ditspark.core.data.DatasetManifest;
 import dev.ditspark.core.data.FashionMnist;
 import dev.ditspark.core.data.LatentDType;
+import dev.ditspark.core.data.DataCursor;
 import dev.ditspark.core.data.LatentDataset;
 import dev.ditspark.core.data.LatentRecord;
+import dev.ditspark.core.data.LatentStream;
 import dev.ditspark.core.data.LatentShardWriter;
 import dev.ditspark.core.data.LatentSubset;
 import java.io.IOException;
@@ -20,13 +22,16 @@ import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 
 /**
- * How fast latent shards load into memory: Fashion-MNIST (60,000 training images by default) written as
- * float32 and float16, compressed and not, then read back whole with {@link LatentDataset} (column readers,
- * 1 and 4 threads) and, for comparison, with Parquet's generic record reader (GroupReadSupport). Prints MB/s of array bytes
- * (the in-memory payload, 4 arrays per row), MB/s of file bytes and samples/s; asserts nothing.
+ * How fast latent shards load: Fashion-MNIST (60,000 training images by default) written as float32 and float16,
+ * compressed and not, then read back whole with {@link LatentDataset} (column readers, 1 and 4 threads), with
+ * Parquet's generic record reader (GroupReadSupport) for comparison, and streamed with {@link LatentStream} (the
+ * trainer's reader: one epoch of batches of 256, decoded to float as a step takes them); then the same two readers on
+ * random latents of the paper's row sizes (4×32×32 and 4×64×64 float16: 256 and 512 px). Prints samples/s, MB/s of
+ * array bytes (4 arrays per row) and of file bytes, the bytes each reader holds and the JVM heap's peak (sampled every
+ * 2 ms during the read); asserts nothing.
  *
- * <p>Usage: {@code ShardReadBenchmark [images] [repeats] [work dir]}. The files are in the OS page cache
- * after writing, so this measures decoding, not the disk.
+ * <p>Usage: {@code ShardReadBenchmark [images] [repeats] [work dir] [stream budget MiB]}. The files are in the OS
+ * page cache after writing, so this measures decoding, not the disk.
  */
 public final class ShardReadBenchmark {
 
@@ -36,7 +41,8 @@ public final class ShardReadBenchmark {
     public static void main(String[] args) throws Exception {
         int images = args.length > 0 ? Integer.parseInt(args[0]) : 60_000;
         int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 5;
-        Path work = args.length > 2 ? Path.of(args[2]) : Files.createTempDirectory("shard-read-bench");
+        Path work = args.length > 2 && !args[2].isEmpty() ? Path.of(args[2]) : Files.createTempDirectory("shard-read-bench");
+        long budget = (args.length > 3 ? Long.parseLong(args[3]) : 1024) << 20;
         Configuration conf = new Configuration();
         FashionMnist.Images fm = FashionMnist.installed().readImages(FashionMnist.Split.TRAIN, images);
         System.out.printf("Fashion-MNIST: %d images, %d cores, work dir %s%n", fm.count(),
@@ -50,10 +56,22 @@ public final class ShardReadBenchmark {
                     write(fm, uri, dtype, codec, conf);
                     double writeS = (System.nanoTime() - t0) / 1e9;
                     measure(uri, dtype + " " + codec, writeS, repeats, conf);
+                    stream(uri, conf, budget, 256); // warm-up (JIT), as best() does for the others
+                    stream(uri, conf, budget, 256).print("  streamed, 1 stream");
                 }
             }
+            for (int side : new int[] {32, 64}) {
+                String uri = work.resolve("latent-" + side).toUri().toString();
+                int rows = side == 32 ? 16_000 : 4_000;
+                long t0 = System.nanoTime();
+                writeLatents(uri, rows, side, CompressionCodecName.SNAPPY, conf);
+                System.out.printf("%nrandom latents 4x%dx%d float16 (%d px), snappy: %d rows, written in %.1f s%n", side, side,
+                        side * 8, rows, (System.nanoTime() - t0) / 1e9);
+                whole(uri, conf, 4).print("  whole share, 4 threads");
+                stream(uri, conf, budget, 256).print("  streamed, 1 stream");
+            }
         } finally {
-            if (args.length <= 2) {
+            if (args.length <= 2 || args[2].isEmpty()) {
                 deleteTree(work);
             }
         }
@@ -65,12 +83,130 @@ public final class ShardReadBenchmark {
                 FashionMnist.CLASS_NAMES, "fashion-mnist/train");
         float[] zeros = new float[784];
         try (LatentShardWriter w = LatentShardWriter.to(uri, layout).conf(conf).compression(codec)
-                .rowsPerShard(10_000).open()) {
+                .rowsPerShard(10_000).overwrite(true).open()) {
             for (int i = 0; i < fm.count(); i++) {
                 float[] img = fm.image(i);
                 w.write(new LatentRecord(fm.labels()[i], img, zeros, FashionMnist.mirror(img, 28, 28), zeros,
                         "fashion-mnist/train/" + i));
             }
+        }
+    }
+
+    /**
+     * One read's figures: rows and array bytes delivered per second, what the reader held at most (its own count:
+     * the share's arrays, or {@link LatentStream#peakHeldBytes()}) and the JVM's used heap at its peak.
+     */
+    public record Result(long rows, double seconds, double cpuSeconds, long arrayBytes, long heldBytes, long heapPeakBytes,
+                         String note) {
+        public double rowsPerSecond() {
+            return rows / seconds;
+        }
+
+        public void print(String what) {
+            System.out.printf("%s: %.3f s (%.3f s CPU), %8.0f samples/s, %7.0f MB/s of arrays, reader holds %.1f MiB, "
+                            + "heap peak %.1f MiB%s%n", what, seconds, cpuSeconds, rowsPerSecond(), arrayBytes / seconds / 1e6,
+                    heldBytes / 1048576.0, heapPeakBytes / 1048576.0, note.isEmpty() ? "" : " (" + note + ")");
+        }
+    }
+
+    /** Loads the whole dataset (rank 0 of 1) with {@code threads} shards at once. */
+    public static Result whole(String uri, Configuration conf, int threads) throws IOException {
+        LatentDataset ds = LatentDataset.open(uri, conf).withReadThreads(threads);
+        DatasetManifest m = ds.manifest();
+        try (HeapSampler heap = new HeapSampler()) {
+            long t0 = System.nanoTime();
+            double c0 = cpuSeconds();
+            LatentSubset all = ds.loadAll();
+            double s = (System.nanoTime() - t0) / 1e9;
+            return new Result(all.size(), s, cpuSeconds() - c0, 4L * all.size() * m.bytesPerArray(), all.arrayBytes(),
+                    heap.peak(), "");
+        }
+    }
+
+    /**
+     * Streams one epoch of one stream (one worker) with a budget of {@code budget} bytes in batches of {@code batch},
+     * every sample decoded to float as the trainer takes it; the time includes the first window's wait.
+     */
+    public static Result stream(String uri, Configuration conf, long budget, int batch) throws IOException {
+        LatentDataset ds = LatentDataset.open(uri, conf);
+        DatasetManifest m = ds.manifest();
+        try (HeapSampler heap = new HeapSampler()) {
+            long t0 = System.nanoTime();
+            double c0 = cpuSeconds();
+            try (LatentStream s = LatentStream.open(ds, 0, 1, 0, 1, batch, budget).start(DataCursor.START)) {
+                int batches = s.shareSize() / batch;
+                for (int b = 0; b < batches; b++) {
+                    s.next();
+                }
+                double sec = (System.nanoTime() - t0) / 1e9;
+                long rows = (long) batches * batch;
+                return new Result(rows, sec, cpuSeconds() - c0, 4L * rows * m.bytesPerArray(), s.peakHeldBytes(), heap.peak(),
+                        String.format("budget %d MiB, %s of %d rows, %d row groups, waited %.2f s for data",
+                                budget >> 20, s.resident() ? "read once: one window" : "windows", s.windowRows(),
+                                s.rowGroupCount(), s.waitSeconds()));
+            }
+        }
+    }
+
+    /** This process's CPU time (all threads) in seconds. */
+    static double cpuSeconds() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime() / 1e9;
+    }
+
+    /** Random float16 latents of shape 4×side×side (the paper's VAE at 8·side px), 10 classes, in 1,000-row shards. */
+    public static void writeLatents(String uri, int rows, int side, CompressionCodecName codec, Configuration conf)
+            throws IOException {
+        DatasetManifest layout = DatasetManifest.describe(4, side, side, LatentDType.FLOAT16, "random", 0.18215, side * 8,
+                FashionMnist.CLASS_NAMES, "random latents");
+        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+        int n = 4 * side * side;
+        try (LatentShardWriter w = LatentShardWriter.to(uri, layout).conf(conf).compression(codec).rowsPerShard(1000)
+                .overwrite(true).open()) {
+            for (int i = 0; i < rows; i++) {
+                float[][] a = new float[4][n];
+                for (float[] x : a) {
+                    for (int k = 0; k < n; k++) {
+                        x[k] = (float) r.nextGaussian();
+                    }
+                }
+                w.write(new LatentRecord(r.nextInt(10), a[0], a[1], a[2], a[3], "random/" + i));
+            }
+        }
+    }
+
+    /** The JVM's used heap sampled every 2 ms on a daemon thread; {@link #peak} is the largest sample. */
+    static final class HeapSampler implements AutoCloseable {
+        private final java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+        private final java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
+        private final Thread thread;
+        private volatile boolean running = true;
+
+        HeapSampler() {
+            System.gc();
+            thread = new Thread(() -> {
+                while (running) {
+                    peak.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+                    try {
+                        Thread.sleep(2);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "heap-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        long peak() {
+            peak.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+            return peak.get();
+        }
+
+        @Override
+        public void close() {
+            running = false;
+            thread.interrupt();
         }
     }
 

@@ -38,6 +38,7 @@ public record RunConfig(ModelSpec model, DataSpec data, TrainSpec train, Checkpo
         sample = sample != null ? sample : SampleSpec.defaults();
         collective = collective != null ? collective : CollectiveSpec.defaults();
         eval = eval != null ? eval : EvalSpec.defaults();
+        data.check(train); // data.streams against train.workers and train.global_batch
         dev.ditspark.core.model.DiTConfig dit = model.toDiTConfig(); // validates the shape now, not at step 1
         sample.checkAgainst(dit, sample.every() > 0 || eval.enabled());
         eval.checkAgainst(dit);

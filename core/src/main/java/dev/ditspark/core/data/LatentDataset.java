@@ -34,7 +34,9 @@ import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
 import org.apache.parquet.schema.Type;
 
 /**
- * A finished latent dataset, opened by its manifest; {@link #subset} loads one rank's share into memory.
+ * A finished latent dataset, opened by its manifest; {@link #subset} loads one rank's share into memory (tools that
+ * want every row); training streams it instead ({@link LatentStream}, which plans from {@link #rowGroups} and reads
+ * with {@link #readRows}).
  *
  * <p>Ranks split the global index space (rows in manifest shard order) into equal contiguous blocks:
  * rank r of w holds rows {@code [r·n, (r+1)·n)} with {@code n = count / w}, and the last {@code count mod w}
@@ -181,17 +183,11 @@ public final class LatentDataset {
     }
 
     private void readShard(ShardRead read, LatentSubset into) throws IOException {
-        Path path = new Path(new Path(uri), read.shard().file());
+        Path path = shardPath(read.shard());
         String name = path.toString();
         try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(path, conf), readOptions())) {
-            FileMetaData meta = reader.getFooter().getFileMetaData();
-            checkShard(name, meta.getSchema(), meta.getKeyValueMetaData(), reader.getRecordCount(), read.shard());
-            // Project the file's own types: they may be optional (a Spark-written shard), which changes decoding.
-            MessageType fileSchema = meta.getSchema();
-            MessageType projection = new MessageType(fileSchema.getName(),
-                    LatentSchema.TRAINING_PROJECTION.getFields().stream().map(f -> fileSchema.getType(f.getName()))
-                            .toList());
-            reader.setRequestedSchema(projection);
+            MessageType projection = checkAndProject(name, reader, read.shard());
+            String createdBy = reader.getFooter().getFileMetaData().getCreatedBy();
             long rowGroupStart = 0;
             long wantFrom = read.skip();
             long wantTo = read.skip() + read.take();
@@ -203,27 +199,102 @@ public final class LatentDataset {
                 if (rowGroupEnd <= wantFrom) {
                     reader.skipNextRowGroup();
                 } else {
-                    PageReadStore pages = reader.readNextRowGroup();
-                    var columns = new ColumnReadStoreImpl(pages, new GroupRecordConverter(projection).getRootConverter(),
-                            projection, meta.getCreatedBy());
                     long skip = Math.max(0, wantFrom - rowGroupStart);
                     int take = (int) (Math.min(wantTo, rowGroupEnd) - rowGroupStart - skip);
                     int position = read.position() + (int) (rowGroupStart + skip - wantFrom);
-                    readLabels(name, columns.getColumnReader(column(projection, LatentSchema.LABEL)), skip, take,
-                            position, into);
-                    for (Field f : Field.values()) {
-                        String col = LatentSchema.ARRAYS.get(f.ordinal());
-                        readArrays(name, col, columns.getColumnReader(column(projection, col)), skip, take, position,
-                                into.store(f));
-                    }
+                    decode(name, reader.readNextRowGroup(), projection, createdBy, skip, take, into, position);
                 }
                 rowGroupStart = rowGroupEnd;
             }
-        } catch (DatasetFormatException e) {
-            throw e;
-        } catch (FileNotFoundException e) {
+        } catch (IOException | RuntimeException e) {
+            throw shardFailure(name, e);
+        }
+    }
+
+    /** One row group of one shard, as the streaming reader plans its reads (see {@link LatentStream}). */
+    record RowGroup(Shard shard, int index, long firstGlobalRow, int rows, long bytes) {
+    }
+
+    /**
+     * Every row group of every shard, in manifest order, from the shards' footers (each checked against the
+     * manifest as a full load does); {@code bytes} is the uncompressed size of the training columns, what reading
+     * the group holds at most.
+     */
+    List<RowGroup> rowGroups() throws IOException {
+        List<RowGroup> groups = new ArrayList<>();
+        long first = 0;
+        for (Shard s : manifest.shards()) {
+            Path path = shardPath(s);
+            String name = path.toString();
+            try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(path, conf), readOptions())) {
+                checkAndProject(name, reader, s);
+                List<BlockMetaData> blocks = reader.getRowGroups();
+                for (int i = 0; i < blocks.size(); i++) {
+                    BlockMetaData b = blocks.get(i);
+                    long bytes = 0;
+                    for (var c : b.getColumns()) {
+                        if (LatentSchema.TRAINING_PROJECTION.containsField(c.getPath().toDotString())) {
+                            bytes += c.getTotalUncompressedSize();
+                        }
+                    }
+                    groups.add(new RowGroup(s, i, first, Math.toIntExact(b.getRowCount()), bytes));
+                    first += b.getRowCount();
+                }
+            } catch (IOException | RuntimeException e) {
+                throw shardFailure(name, e);
+            }
+        }
+        return groups;
+    }
+
+    /** Reads rows {@code [skip, skip + take)} of one row group into {@code sink} from {@code position} on. */
+    void readRows(RowGroup group, long skip, int take, RowSink sink, int position) throws IOException {
+        Path path = shardPath(group.shard());
+        String name = path.toString();
+        try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(path, conf), readOptions())) {
+            MessageType projection = checkAndProject(name, reader, group.shard());
+            decode(name, reader.readRowGroup(group.index()), projection,
+                    reader.getFooter().getFileMetaData().getCreatedBy(), skip, take, sink, position);
+        } catch (IOException | RuntimeException e) {
+            throw shardFailure(name, e);
+        }
+    }
+
+    private Path shardPath(Shard s) {
+        return new Path(new Path(uri), s.file());
+    }
+
+    /** Checks the footer and sets the projection: the file's own types (optional in a Spark-written shard). */
+    private MessageType checkAndProject(String name, ParquetFileReader reader, Shard shard) {
+        FileMetaData meta = reader.getFooter().getFileMetaData();
+        checkShard(name, meta.getSchema(), meta.getKeyValueMetaData(), reader.getRecordCount(), shard);
+        MessageType fileSchema = meta.getSchema();
+        MessageType projection = new MessageType(fileSchema.getName(),
+                LatentSchema.TRAINING_PROJECTION.getFields().stream().map(f -> fileSchema.getType(f.getName())).toList());
+        reader.setRequestedSchema(projection);
+        return projection;
+    }
+
+    private static void decode(String name, PageReadStore pages, MessageType projection, String createdBy, long skip,
+                               int take, RowSink into, int position) {
+        var columns = new ColumnReadStoreImpl(pages, new GroupRecordConverter(projection).getRootConverter(), projection,
+                createdBy);
+        readLabels(name, columns.getColumnReader(column(projection, LatentSchema.LABEL)), skip, take, position, into);
+        for (Field f : Field.values()) {
+            String col = LatentSchema.ARRAYS.get(f.ordinal());
+            readArrays(name, col, columns.getColumnReader(column(projection, col)), skip, take, position, into.store(f));
+        }
+    }
+
+    /** Every failure to read a shard as one line naming the file (a format error, or an I/O error with its cause). */
+    private static IOException shardFailure(String name, Exception e) {
+        if (e instanceof DatasetFormatException d) {
+            throw d;
+        }
+        if (e instanceof FileNotFoundException) {
             throw new DatasetFormatException(name, "shard listed in the manifest is missing", e);
-        } catch (IOException e) {
+        }
+        if (e instanceof IOException) {
             for (Throwable c = e; c != null; c = c.getCause()) {
                 if (c instanceof org.apache.hadoop.fs.ChecksumException) {
                     // Hadoop's "Checksum error: ... exp: N got: M", in words: the bytes changed after they were written.
@@ -231,11 +302,19 @@ public final class LatentDataset {
                             + "checksum Hadoop recorded when it was written (its .crc file); re-run dit prepare for it", e);
                 }
             }
-            throw new IOException(name + ": cannot read shard: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            // Parquet reports truncated files, bad magic, CRC mismatches and undecodable pages this way.
-            throw new DatasetFormatException(name, "corrupt or truncated shard: " + e.getMessage(), e);
+            return new IOException(name + ": cannot read shard: " + e.getMessage(), e);
         }
+        // Parquet reports truncated files, bad magic, CRC mismatches and undecodable pages this way.
+        throw new DatasetFormatException(name, "corrupt or truncated shard: " + e.getMessage(), e);
+    }
+
+    /** Where decoded rows go: a whole share ({@link LatentSubset}) or a shuffle window of a stream. */
+    interface RowSink {
+        int numClasses();
+
+        void setLabel(int position, int label);
+
+        ByteStore store(Field field);
     }
 
     private ParquetReadOptions readOptions() {
@@ -246,13 +325,13 @@ public final class LatentDataset {
         return schema.getColumnDescription(new String[] {name});
     }
 
-    private static void readLabels(String file, ColumnReader r, long skip, int take, int position, LatentSubset into) {
+    private static void readLabels(String file, ColumnReader r, long skip, int take, int position, RowSink into) {
         int maxDef = r.getDescriptor().getMaxDefinitionLevel();
         for (long i = 0; i < skip; i++) {
             r.skip();
             r.consume();
         }
-        int numClasses = into.manifest().numClasses();
+        int numClasses = into.numClasses();
         for (int i = 0; i < take; i++) {
             if (r.getCurrentDefinitionLevel() < maxDef) {
                 throw new DatasetFormatException(file, "row " + (skip + i) + ": label is null");

@@ -105,7 +105,7 @@ public final class LatentShardWriter implements AutoCloseable {
         }
 
         /** Parquet row group size in bytes (default 128 MiB); small values let tests cross row groups. */
-        Builder rowGroupBytes(long bytes) {
+        public Builder rowGroupBytes(long bytes) {
             this.rowGroupBytes = bytes;
             return this;
         }

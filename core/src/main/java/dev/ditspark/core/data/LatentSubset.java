@@ -8,7 +8,7 @@ package dev.ditspark.core.data;
  * of ImageNet latents is gigabytes, more than one Java array holds), and are decoded to floats on access.
  * Safe for concurrent readers once built.
  */
-public final class LatentSubset {
+public final class LatentSubset implements LatentDataset.RowSink {
 
     /** The four stored arrays of a row. */
     public enum Field {
@@ -104,11 +104,18 @@ public final class LatentSubset {
 
     // ---- filled by LatentDataset, one shard per thread, each into its own positions ----
 
-    void setLabel(int index, int label) {
+    @Override
+    public int numClasses() {
+        return manifest.numClasses();
+    }
+
+    @Override
+    public void setLabel(int index, int label) {
         labels[index] = label;
     }
 
-    ByteStore store(Field field) {
+    @Override
+    public ByteStore store(Field field) {
         return arrays[field.ordinal()];
     }
 

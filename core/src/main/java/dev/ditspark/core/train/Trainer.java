@@ -16,8 +16,8 @@ import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.config.TrainSpec;
 import dev.ditspark.core.data.DataCursor;
 import dev.ditspark.core.data.DatasetManifest;
-import dev.ditspark.core.data.EpochOrder;
 import dev.ditspark.core.data.LatentDataset;
+import dev.ditspark.core.data.LatentStream;
 import dev.ditspark.core.data.LatentSubset;
 import dev.ditspark.core.diffusion.GaussianDiffusion;
 import dev.ditspark.core.diffusion.LossTerms;
@@ -63,21 +63,20 @@ public final class Trainer implements AutoCloseable {
     private final DiT model;
     private final GaussianDiffusion diffusion = GaussianDiffusion.linear();
     private final CheckpointStore store;
-    private final LatentSubset data;
-    private final long workerSeed;
+    /** This worker's streams of the dataset, read ahead within data.memory_mb (see {@link LatentStream}). */
+    private final LatentStream data;
     private final Configuration hadoopConf;
     /** Rank 0's grids and evaluations while training (sample.every, eval.every); null elsewhere or when off. */
     private final TrainingSamples samples;
     /** Rank 0's metrics.jsonl; null on other ranks (and when the run directory cannot hold it). */
     private MetricsHistory history;
-    private EpochOrder order;
     private final float scaleFactor;
     private final Shape sampleShape;
     private AdamW optimizer;
     private Ema ema;
     private long step;
     private long epoch;
-    /** Samples of this rank's share taken in {@code epoch} (the data cursor, with epoch; see {@link DataCursor}). */
+    /** Samples of each data stream taken in {@code epoch} (the data cursor, with epoch; see {@link DataCursor}). */
     private int positionInEpoch;
     private long imagesSeen;
     /** The step of the newest checkpoint this trainer wrote (or resumed from); -1: none. */
@@ -114,24 +113,32 @@ public final class Trainer implements AutoCloseable {
         try {
             LatentDataset dataset = LatentDataset.open(config.data().uri(), hadoopConf);
             checkDataFitsModel(dataset.manifest());
-            this.data = dataset.subset(collective.rank(), collective.worldSize());
+            this.data = LatentStream.open(dataset, spec.seed(), config.data().streamsFor(spec), collective.rank(),
+                    collective.worldSize(), spec.globalBatch(), config.data().memoryBytes());
         } catch (IOException e) {
             throw new UncheckedIOException("data.uri " + config.data().uri() + ": " + e.getMessage(), e);
         }
         DatasetManifest m = data.manifest();
         this.scaleFactor = (float) m.scaleFactor();
         this.sampleShape = new Shape(m.channels(), m.height(), m.width());
-        if (data.size() < spec.perWorkerBatch()) {
-            throw new IllegalArgumentException("train.global_batch: each of " + collective.worldSize() + " workers needs "
-                    + spec.perWorkerBatch() + " samples per step but holds only " + data.size() + " of " + config.data().uri());
+        if (data.shareSize() < data.streamBatch()) {
+            throw new IllegalArgumentException("train.global_batch: each of " + data.streams() + " data streams needs "
+                    + data.streamBatch() + " samples per step but holds only " + data.shareSize() + " of "
+                    + config.data().uri());
         }
         this.hadoopConf = hadoopConf;
-        this.workerSeed = SampleRandomness.workerSeed(spec.seed(), collective.worldSize(), collective.rank());
         this.store = CheckpointStore.open(config.checkpoint().uri(), hadoopConf);
         this.manager = TorchEngine.newManager(device);
         this.samples = collective.rank() == 0 ? TrainingSamples.open(config, manager, m, hadoopConf) : null;
         this.model = new DiT(modelConfig);
         initialiseOrResume();
+        data.start(new DataCursor(Math.toIntExact(epoch), positionInEpoch));
+        LOG.info("data: {} streams of {} rows per epoch ({} on this worker), shuffle windows of {} rows, {} row groups, "
+                        + "reader budget {} MiB", data.streams(), data.shareSize(), data.localStreams(), data.windowRows(),
+                data.rowGroupCount(), config.data().memoryMb());
+        if (data.heapWarning() != null) {
+            LOG.warn(data.heapWarning());
+        }
     }
 
     private void checkDataFitsModel(DatasetManifest m) {
@@ -208,8 +215,8 @@ public final class Trainer implements AutoCloseable {
             LOG.warn("resuming from step {}, the newest intact checkpoint; the newer damaged one is kept and replaced when "
                     + "this run reaches its step", at);
         }
-        LOG.info("resumed from step {} (epoch {}, sample {} of this worker's {}) at {}", step, epoch, positionInEpoch,
-                data.size(), store.uri());
+        LOG.info("resumed from step {} (epoch {}, sample {} of each stream's {}) at {}", step, epoch, positionInEpoch,
+                data.shareSize(), store.uri());
     }
 
     /**
@@ -218,7 +225,7 @@ public final class Trainer implements AutoCloseable {
      */
     private void resumeDataCursor(TrainingState s) {
         long samples = s.samplesInEpochOrDerived();
-        DataCursor c = DataCursor.resume(s.epoch(), samples, collective.worldSize(), spec.perWorkerBatch(), data.size());
+        DataCursor c = DataCursor.resume(s.epoch(), samples, data.streams(), data.streamBatch(), data.shareSize());
         epoch = c.epoch();
         positionInEpoch = c.position();
         com.fasterxml.jackson.databind.JsonNode was = s.config().path("train");
@@ -232,9 +239,17 @@ public final class Trainer implements AutoCloseable {
         if (!oldMicro.equals(newMicro)) {
             changed.add("train.micro_batch " + oldMicro + " -> " + newMicro);
         }
-        if (s.worldSize() != collective.worldSize()) {
-            changed.add("workers " + s.worldSize() + " -> " + collective.worldSize()
-                    + " (each worker now shuffles another share: the order differs from an uninterrupted run)");
+        // The order depends on the stream count and the window (data.memory_mb per stream), not on the worker count.
+        com.fasterxml.jackson.databind.JsonNode oldData = s.config().path("data");
+        int oldStreams = oldData.path("streams").isNumber() ? oldData.path("streams").asInt() : s.worldSize();
+        if (oldStreams != data.streams()) {
+            changed.add("data streams " + oldStreams + " -> " + data.streams()
+                    + " (the dataset is dealt into other streams: the order differs from an uninterrupted run)");
+        }
+        int oldMemory = oldData.path("memory_mb").asInt(config.data().memoryMb());
+        if (oldMemory != config.data().memoryMb()) {
+            changed.add("data.memory_mb " + oldMemory + " -> " + config.data().memoryMb()
+                    + " (other shuffle windows: the order differs from an uninterrupted run)");
         }
         if (!changed.isEmpty()) {
             LOG.warn("resuming step {} with {}; the data continues after sample {} of epoch {} (all workers together, "
@@ -245,6 +260,11 @@ public final class Trainer implements AutoCloseable {
 
     public DiT model() {
         return model;
+    }
+
+    /** This worker's data stream (what it holds: {@link LatentStream#peakHeldBytes()}). */
+    public LatentStream data() {
+        return data;
     }
 
     public Ema ema() {
@@ -284,7 +304,7 @@ public final class Trainer implements AutoCloseable {
     private StepMetrics runSteps(TrainingListener listener) {
         listener.onStart(step, spec.maxSteps());
         LOG.info("rank {}/{} ({}): {} samples, global batch {} ({} per worker, {} micro-batches), from step {} to {}",
-                collective.rank(), collective.worldSize(), collective.backend(), data.size(), spec.globalBatch(),
+                collective.rank(), collective.worldSize(), collective.backend(), data.shareSize() * data.localStreams(), spec.globalBatch(),
                 spec.perWorkerBatch(), spec.accumulationSteps(), step, spec.maxSteps());
         StepMetrics last = null;
         openHistory();
@@ -384,11 +404,11 @@ public final class Trainer implements AutoCloseable {
      * averaged gradients is one reduction read back with the metrics.
      */
     private double[] trainStep() {
-        DataCursor cursor = new DataCursor(Math.toIntExact(epoch), positionInEpoch);
-        if (order == null || order.epoch() != epoch) {
-            order = EpochOrder.of(data.size(), workerSeed, cursor.epoch());
+        LatentStream.Batch drawn = data.next();
+        if (drawn.cursor().epoch() != epoch || drawn.cursor().position() != positionInEpoch) {
+            throw new IllegalStateException("data stream at " + drawn.cursor() + ", trainer at epoch " + epoch + " sample "
+                    + positionInEpoch);
         }
-        int[] indices = order.slice(cursor.position(), spec.perWorkerBatch());
         int micro = spec.effectiveMicroBatch();
         int accumulation = spec.accumulationSteps();
         optimizer.zeroGradients();
@@ -399,9 +419,8 @@ public final class Trainer implements AutoCloseable {
                 LatentSubset.Sample[] samples = new LatentSubset.Sample[micro];
                 long[] global = new long[micro];
                 for (int i = 0; i < micro; i++) {
-                    int local = indices[a * micro + i];
-                    samples[i] = data.get(local);
-                    global[i] = data.globalIndex(local);
+                    samples[i] = drawn.samples()[a * micro + i];
+                    global[i] = drawn.globalIndices()[a * micro + i];
                 }
                 TrainingBatch batch = TrainingBatch.draw(samples, global, spec.seed(), step, sampleShape, scaleFactor,
                         modelConfig.nullClass(), modelConfig.classDropoutProb(), diffusion.numTimesteps(),
@@ -451,7 +470,7 @@ public final class Trainer implements AutoCloseable {
             ema.update(step); // the 0-based index of the step just taken (the warm-up's t)
             step++;
             imagesSeen += spec.globalBatch();
-            DataCursor next = cursor.advance(spec.perWorkerBatch(), data.size());
+            DataCursor next = drawn.next();
             epoch = next.epoch();
             positionInEpoch = next.position();
             return new double[] {m[0], m[1], m[2], logged ? m[4] : Double.NaN};
@@ -573,8 +592,8 @@ public final class Trainer implements AutoCloseable {
             lastCheckpointed = step;
             return;
         }
-        TrainingState state = new TrainingState(step, epoch, positionInEpoch / spec.perWorkerBatch(), spec.seed(),
-                collective.worldSize(), imagesSeen, config.toTree(), (long) positionInEpoch * collective.worldSize());
+        TrainingState state = new TrainingState(step, epoch, positionInEpoch / data.streamBatch(), spec.seed(),
+                collective.worldSize(), imagesSeen, config.toTree(), (long) positionInEpoch * data.streams());
         Map<String, NDArray> weights = new LinkedHashMap<>();
         model.namedParameters().forEach((n, p) -> weights.put(n, p.value()));
         Map<String, String> meta = Map.of("format", "pt", "step", Long.toString(step));
@@ -592,6 +611,7 @@ public final class Trainer implements AutoCloseable {
         if (samples != null) {
             samples.close();
         }
+        data.close();
         optimizer.close();
         ema.close();
         manager.close();

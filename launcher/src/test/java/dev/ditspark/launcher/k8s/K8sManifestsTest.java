@@ -361,6 +361,28 @@ class K8sManifestsTest {
         assertEquals(Set.of("data.uri", "checkpoint.uri"), overridden);
     }
 
+    /**
+     * Issue 12: the executor heap is sized from the data readers' budget (its tasks x data.memory_mb of the config the
+     * application trains), no longer from the dataset: the readers fit in the share of the heap the driver's check
+     * allows, with room for the rest, and the spark-defaults.conf the application copies says the same.
+     */
+    @Test
+    void executorHeapHoldsTheDataReadersOfItsTasks() throws IOException {
+        SparkApplicationSpec app = train();
+        Map<String, List<String>> opts = options(app.arguments());
+        String config = opts.get("--config").get(0);
+        RunConfig run = RunConfig.load(ROOT.resolve("conf").resolve(config.substring((IMAGE_DIR + "conf/").length())),
+                opts.get("--set"));
+        int tasks = app.executor().cores() / Integer.parseInt(app.sparkConf().get("spark.task.cpus"));
+        assertEquals(app.executor().gpu().quantity(), (long) tasks, "one task per GPU");
+        long heap = org.apache.spark.network.util.JavaUtils.byteStringAsBytes(app.executor().memory());
+        long readers = tasks * run.data().memoryBytes();
+        assertEquals(null, dev.ditspark.core.data.LatentStream.heapWarning(run.data().memoryBytes(), tasks, readers, heap,
+                "spark.executor.memory"));
+        assertTrue(heap - readers >= tasks * (4L << 30), "at least 4 GiB per task beyond its reader: " + app.executor().memory());
+        assertEquals(app.executor().memory(), sparkDefaults().getProperty("spark.executor.memory").strip());
+    }
+
     @Test
     void preprocessingWritesTheDatasetTrainingReads() {
         Map<String, List<String>> prep = options(prepare().arguments());
