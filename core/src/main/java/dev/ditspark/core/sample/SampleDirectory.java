@@ -29,13 +29,13 @@ public final class SampleDirectory {
      * @throws IOException the file system cannot be reached
      */
     public static SampleDirectory of(String location, Configuration conf) throws IOException {
-        URI u = location.matches("^[A-Za-z][A-Za-z0-9+.-]*://.*") ? URI.create(location)
-                : java.nio.file.Path.of(location).toAbsolutePath().normalize().toUri();
-        FileSystem fs = FileSystem.get(u, conf);
+        Path p = location.matches("^[A-Za-z][A-Za-z0-9+.-]*://.*") ? new Path(URI.create(location))
+                : new Path("file", null, java.nio.file.Path.of(location).toAbsolutePath().normalize().toString());
+        FileSystem fs = p.getFileSystem(conf);
         if (fs instanceof LocalFileSystem local) {
             fs = local.getRaw();
         }
-        return new SampleDirectory(fs, fs.makeQualified(new Path(u)));
+        return new SampleDirectory(fs, fs.makeQualified(p));
     }
 
     /** The subdirectory {@code name}. */
