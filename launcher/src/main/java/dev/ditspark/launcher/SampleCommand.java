@@ -148,12 +148,24 @@ public final class SampleCommand implements Callable<Integer> {
         boolean uri = out.matches("^[A-Za-z][A-Za-z0-9+.-]*://.*");
         if (uri) {
             Secrets.requireNoCredentials("--out", out);
+            if (master == null) { // with --master, the cluster's store settings may exist only there
+                try {
+                    SampleDirectory.of(out, new Configuration()).create();
+                } catch (IOException | RuntimeException e) {
+                    throw new IllegalArgumentException("--out " + out + ": cannot create the directory ("
+                            + dev.ditspark.core.errors.Failures.message(e) + ")", e);
+                }
+            }
         } else {
             Checks.outputDirectory("--out", Path.of(out));
         }
         if (master != null && !uri) {
             throw new IllegalArgumentException("--out " + out + ": with --master the executors write the chunks there; "
-                    + "give a directory they all reach (hdfs://..., s3a://...)");
+                    + "give a directory they all reach (hdfs://..., s3a://..., file:// on a shared mount)");
+        }
+        if (master != null && source.fromCheckpoint() && !source.choice.checkpoint.matches("^[A-Za-z][A-Za-z0-9+.-]*:.*")) {
+            throw new IllegalArgumentException("--checkpoint " + source.choice.checkpoint + ": with --master the executors "
+                    + "read the weights there; give a URI they all reach (hdfs://..., s3a://..., file:// on a shared mount)");
         }
         if (workers < 1) {
             throw new IllegalArgumentException("--workers: must be at least 1, got " + workers);
@@ -269,14 +281,17 @@ public final class SampleCommand implements Callable<Integer> {
             model.sampleMissing(chunks, todo.stream().mapToInt(Integer::intValue).toArray(), new SampleModel.ChunkProgress() {
                 @Override
                 public void onStep(int k, int n, int step, int steps) {
-                    double rate = (finished[0] - resumed + (double) step * n / steps) / ((System.nanoTime() - started) / 1e9);
-                    bar.stepTo(finished[0] * total + (long) step * n, String.format(Locale.ROOT, " %.2f samples/s", rate));
+                    bar.stepTo(finished[0] * total + (long) step * n, rate(finished[0] - resumed + (double) step * n / steps));
                 }
 
                 @Override
                 public void onChunk(int k, int n) {
                     finished[0] += n;
-                    bar.stepTo(finished[0] * total, null);
+                    bar.stepTo(finished[0] * total, rate(finished[0] - resumed));
+                }
+
+                private String rate(double samples) {
+                    return String.format(Locale.ROOT, " %.2f samples/s", samples / ((System.nanoTime() - started) / 1e9));
                 }
             });
         }

@@ -176,6 +176,19 @@ class DistributedSamplingTest {
     }
 
     @Test
+    void thePlanTravelsToSampleJobAsJsonUnchanged() throws Exception {
+        SamplePlan p = plan("hdfs://nn/samples", "w.safetensors").withFiles("w.safetensors", true, "vae.safetensors", true);
+        String json = SampleJob.toJson(p);
+        SamplePlan back = SampleJob.fromJson(json);
+        assertEquals(json, SampleJob.toJson(back));
+        assertEquals(TINY, back.model().config());
+        assertArrayEquals(p.labels().toArray(), back.labels().toArray());
+        assertArrayEquals(p.grid().indices(), back.grid().indices());
+        assertTrue(back.weightsShipped() && back.vaeShipped());
+        assertTrue(json.length() < 2000, "a 50,000-sample request fits a command line: labels travel as a rule");
+    }
+
+    @Test
     void weightsOfAnotherModelEndTheJobAtOnceInOneLine() throws Exception {
         Path other = dir.resolve("other.safetensors");
         try (NDManager m = TorchEngine.newManager()) {
