@@ -354,7 +354,12 @@ public final class SampleImages {
                     .mapToLong(Long::parseLong).toArray();
             long elements = Arrays.stream(dims).reduce(1, Math::multiplyExact);
             int itemSize = Integer.parseInt(descr.group(1).substring(2));
-            byte[] data = new byte[Math.toIntExact(elements * itemSize)];
+            long bytes = Math.multiplyExact(elements, itemSize);
+            if (bytes > Integer.MAX_VALUE - 8) {
+                throw new IOException(what + ": " + Arrays.toString(dims) + " is " + bytes + " bytes, more than this reader "
+                        + "holds at once (2 GB); split the samples into several .npz files");
+            }
+            byte[] data = new byte[(int) bytes];
             try {
                 d.readFully(data);
             } catch (EOFException e) {

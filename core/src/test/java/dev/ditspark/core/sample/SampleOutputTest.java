@@ -81,6 +81,20 @@ class SampleOutputTest {
         assertEquals("the parts hold 6 samples, expected 7", wrong.getMessage());
     }
 
+    @Test
+    void samplesBeyondOneJavaArrayAreRefusedNamingTheFile(@TempDir Path dir) throws Exception {
+        // Only the header of 11,000 samples of 256 px (2.16 GB): the reader must refuse before reading any data.
+        Path npz = dir.resolve("big.npz");
+        try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(npz))) {
+            zip.putNextEntry(new java.util.zip.ZipEntry("arr_0.npy"));
+            zip.write(SampleImages.npyHeader(new long[] {11_000, 256, 256, 3}, "|u1"));
+            zip.closeEntry();
+        }
+        IOException e = assertThrows(IOException.class, () -> SampleImages.readNpz(npz));
+        assertEquals(npz + ": arr_0: [11000, 256, 256, 3] is 2162688000 bytes, more than this reader holds at once "
+                + "(2 GB); split the samples into several .npz files", e.getMessage());
+    }
+
     private static SamplePlan plan(Path out, int count, int batch, SampleOutput.Grid grid) {
         return new SamplePlan(null, 0, false, "unused.safetensors", false,
                 SamplePlan.Shape.of(DiTConfig.named("DiT-S/8", 64, 4, 2)), null, false, "10", "ddpm", 1.0, false,
