@@ -100,7 +100,7 @@ public final class SampleModel {
             if (vae == null) {
                 images = SampleImages.fromPixels(x.toFloatArray(), n, cfg.inChannels(), cfg.inputSize(), cfg.inputSize());
             } else {
-                // DIT_SPEC §3: decoding divides the latents by the VAE's scaling factor.
+                // docs/recipe.md, "Data": decoding divides the latents by the VAE's scaling factor.
                 int size = cfg.inputSize() * vae.config().downsampling();
                 NDArray img = vae.decode(x.div(Functional.scalar(x, vae.config().scalingFactor())));
                 images = SampleImages.fromPixels(img.toFloatArray(), n, 3, size, size);
