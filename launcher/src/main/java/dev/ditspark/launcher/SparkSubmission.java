@@ -18,7 +18,8 @@ import org.apache.spark.launcher.SparkAppHandle;
 import org.apache.spark.launcher.SparkLauncher;
 
 /**
- * {@code dit train --master URL}: submits the training job (TrainJob in the spark-job jar) to a cluster and
+ * {@code dit train --master URL} and {@code dit sample --master URL}: submits the training job (TrainJob in the
+ * spark-job jar) or the sampling job (SampleJob) to a cluster and
  * follows its state until it ends. With a Spark installation ({@code SPARK_HOME/bin/spark-submit}) it runs
  * spark-submit as a child process; without one, Spark's in-process launcher does the same submission from
  * this JVM. The configuration is validated here and travels as JSON, so the driver needs no file of ours.
@@ -63,6 +64,31 @@ final class SparkSubmission {
      */
     int submit(RunConfig run, String master, String deployMode, Map<String, String> sparkConf, Path propertiesFile,
             PrintWriter out) throws IOException, InterruptedException {
+        SparkAppHandle handle = launch("dit-train", MAIN_CLASS, List.of("--config-json", run.toTree().toString()),
+                List.of(), master, deployMode, sparkConf, propertiesFile, out);
+        SparkAppHandle.State end = handle.getState();
+        long reached = reachedStep(run, sparkConf);
+        if (end != SparkAppHandle.State.FINISHED || handle.getError().isPresent()
+                || (reached >= 0 && reached < run.train().maxSteps())) {
+            String cause = handle.getError().map(Throwable::getMessage).orElse("see the driver log");
+            out.println("dit: the training application ended " + (end == SparkAppHandle.State.FINISHED ? "FAILED" : end)
+                    + " at step " + reached + " of " + run.train().maxSteps() + ": " + cause);
+            out.flush();
+            return 1;
+        }
+        out.println("trained to step " + reached + " on " + master + "; checkpoints in " + run.checkpoint().uri());
+        out.flush();
+        return 0;
+    }
+
+    /**
+     * Submits {@code mainClass} of the job jar with {@code args} (and {@code files} shipped to every executor's
+     * working directory, spark-submit --files), follows its state on {@code out} and returns its handle once it
+     * ended (with its error, if the launcher learned of one).
+     */
+    SparkAppHandle launch(String appName, String mainClass, List<String> args, List<Path> files, String master,
+            String deployMode, Map<String, String> sparkConf, Path propertiesFile, PrintWriter out)
+            throws IOException, InterruptedException {
         List<Path> libs = jobLibraries();
         Path sparkHome = System.getenv("SPARK_HOME") == null ? null : Path.of(System.getenv("SPARK_HOME"));
         boolean external = sparkHome != null && Files.isExecutable(sparkHome.resolve("bin/spark-submit"));
@@ -79,11 +105,14 @@ final class SparkSubmission {
         }
         launcher.setMaster(master)
                 .setDeployMode(deployMode)
-                .setAppName("dit-train")
+                .setAppName(appName)
                 .setAppResource(jobJar().toString())
-                .setMainClass(MAIN_CLASS)
+                .setMainClass(mainClass)
                 .setPropertiesFile(props.toString())
-                .addAppArgs("--config-json", run.toTree().toString());
+                .addAppArgs(args.toArray(String[]::new));
+        for (Path f : files) {
+            launcher.addFile(f.toAbsolutePath().toString());
+        }
         // Offline DJL on the executors (libtorch from the shipped pytorch-native jar), unless the properties
         // file or --conf already say how the executors start (conf/spark-defaults.conf does).
         java.util.Properties defaults = new java.util.Properties();
@@ -120,24 +149,12 @@ final class SparkSubmission {
             }
         });
         done.await();
-        SparkAppHandle.State end = handle.getState();
         // The driver's SparkContext reports FINISHED when it stops, also when the job then throws; the launcher
-        // learns of the error a moment later. So wait briefly for it, and check the run itself reached its end.
-        for (int i = 0; i < 20 && end == SparkAppHandle.State.FINISHED && handle.getError().isEmpty(); i++) {
+        // learns of the error a moment later. So wait briefly for it (callers also check the job's output).
+        for (int i = 0; i < 20 && handle.getState() == SparkAppHandle.State.FINISHED && handle.getError().isEmpty(); i++) {
             Thread.sleep(100);
         }
-        long reached = reachedStep(run, sparkConf);
-        if (end != SparkAppHandle.State.FINISHED || handle.getError().isPresent()
-                || (reached >= 0 && reached < run.train().maxSteps())) {
-            String cause = handle.getError().map(Throwable::getMessage).orElse("see the driver log");
-            out.println("dit: the training application ended " + (end == SparkAppHandle.State.FINISHED ? "FAILED" : end)
-                    + " at step " + reached + " of " + run.train().maxSteps() + ": " + cause);
-            out.flush();
-            return 1;
-        }
-        out.println("trained to step " + reached + " on " + master + "; checkpoints in " + run.checkpoint().uri());
-        out.flush();
-        return 0;
+        return handle;
     }
 
     /** The run's newest committed step as this machine sees the store (spark.hadoop.* settings applied); -1 if unreadable. */

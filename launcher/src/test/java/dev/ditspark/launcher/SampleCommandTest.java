@@ -74,8 +74,19 @@ class SampleCommandTest {
         assertTrue(steps.err().startsWith("dit: --steps"), steps.all());
         refused(DitRun.of("sample", "--weights", "s3a://bucket/dit.safetensors", "--model", "DiT-S/8", "--out", out.toString()),
                 "--weights s3a://bucket/dit.safetensors: this option takes a local file, not a URI; copy it here first");
-        refused(sample(weights, "--out", "s3a://bucket/samples"),
-                "--out s3a://bucket/samples: this option takes a local directory, not a URI");
+        DitRun unknown = sample(weights, "--out", "nofs://bucket/samples");
+        assertEquals(2, unknown.code(), unknown.all());
+        assertTrue(unknown.err().startsWith("dit: --out nofs://bucket/samples: cannot create the directory ("), unknown.all());
+        refused(sample(weights, "--out", out.toString(), "--master", "spark://127.0.0.1:1"), "--out " + out
+                + ": with --master the executors write the chunks there; give a directory they all reach "
+                + "(hdfs://..., s3a://..., file:// on a shared mount)");
+        refused(DitRun.of("sample", "--checkpoint", "runs/x/checkpoints", "--master", "spark://127.0.0.1:1", "--out",
+                "hdfs://127.0.0.1:1/s"), "--checkpoint runs/x/checkpoints: with --master the executors read the weights "
+                + "there; give a URI they all reach (hdfs://..., s3a://..., file:// on a shared mount)");
+        refused(sample(weights, "--out", out.toString(), "--num-samples", "10", "--per-class", "2"),
+                "--num-samples: draws uniform labels of all classes; not with --per-class");
+        refused(sample(weights, "--out", out.toString(), "--workers", "2", "--gpu", "0"), "--gpu: one worker here only; "
+                + "Spark workers take their GPUs from Spark (--master with spark.task.resource.gpu.amount=1)");
         assertFalse(Files.exists(Path.of("s3a:")), "no local directory made of a URI");
         refused(DitRun.of("sample", "--weights", weights.toString(), "--model", "DiT-XS/8", "--out", out.toString()),
                 "--model: unknown model 'DiT-XS/8', "
@@ -92,6 +103,8 @@ class SampleCommandTest {
         refused(sample(weights, "--batch", "-1", "--out", out.toString()), "--batch: must be at least 1, got -1 (see 'dit sample --help')");
         refused(sample(weights, "--grid-per-class", "0"), "--grid-per-class: must be at least 1, got 0 (see 'dit sample --help')");
         refused(sample(weights, "--per-class", "0"), "--per-class: must be at least 1, got 0 (see 'dit sample --help')");
+        refused(sample(weights, "--num-samples", "0"), "--num-samples: must be at least 1, got 0 (see 'dit sample --help')");
+        refused(sample(weights, "--workers", "0"), "--workers: must be at least 1, got 0 (see 'dit sample --help')");
         refused(sample(weights, "--labels", "1,-2"), "--labels: must be at least 0, got -2 (see 'dit sample --help')");
         refused(sample(weights, "--cfg-scale", "0.5"), "--cfg-scale: must be at least 1, got 0.5 (see 'dit sample --help')");
         refused(sample(weights, "--cfg-scale", "NaN"), "--cfg-scale: must be a finite number, got NaN (see 'dit sample --help')");

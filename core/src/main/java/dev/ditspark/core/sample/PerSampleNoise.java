@@ -33,6 +33,26 @@ public final class PerSampleNoise implements NoiseSource {
         return new SplittableRandom(new SplittableRandom(seed + GOLDEN_GAMMA * index).nextLong());
     }
 
+    /**
+     * {@code n} class labels drawn uniformly from 0..classes-1, as DiT's sample_ddp.py draws them
+     * ({@code torch.randint(0, num_classes, (n,))}, i.i.d.), but label i drawn from (seed, i) alone, on a stream
+     * apart from sample i's noise, so the labels too are the same for any number of workers or chunk size.
+     *
+     * @throws IllegalArgumentException n < 0 or classes < 1
+     */
+    public static long[] uniformLabels(long seed, int n, int classes) {
+        if (n < 0 || classes < 1) {
+            throw new IllegalArgumentException("uniform labels: " + n + " samples of " + classes + " classes");
+        }
+        long[] y = new long[n];
+        for (int i = 0; i < n; i++) {
+            SplittableRandom base = new SplittableRandom(seed + GOLDEN_GAMMA * i);
+            base.nextLong(); // the first draw seeds sample i's noise (stream); the second its label
+            y[i] = new SplittableRandom(base.nextLong()).nextInt(classes); // unbiased (rejection sampling)
+        }
+        return y;
+    }
+
     @Override
     public NDArray next(NDManager manager, Shape shape) {
         int n = streams.length;

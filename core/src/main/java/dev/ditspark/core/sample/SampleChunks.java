@@ -1,107 +1,141 @@
 package dev.ditspark.core.sample;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.util.Comparator;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.Path;
 
 /**
- * The finished chunks of a long sampling request, kept as it goes so a rerun resumes: {@code DIR/request.json}
- * describes the request (model, step, seed, sampler, guidance, labels, VAE) and {@code DIR/chunk-START-END.npz}
- * holds samples START..END-1 as {@link SampleImages#writeNpz} writes them (each written under a temporary name and
- * renamed, so a chunk file is complete or absent). A directory holding another request's chunks is emptied first.
+ * The finished chunks of a long sampling request on any Hadoop FileSystem (a local directory, hdfs://, s3a://),
+ * kept as it goes so a rerun resumes: {@code DIR/request.json} describes the request (model, step, seed, sampler,
+ * guidance, labels, VAE) and {@code DIR/chunk-START-END.npz} holds samples START..END-1 as
+ * {@link SampleImages#writeNpz} writes them. Each is written under a temporary name and renamed, so a chunk file is
+ * complete or absent; several workers write disjoint chunks of the same directory. A directory holding another
+ * request's chunks is emptied first (by the driver, before any worker writes).
  */
 public final class SampleChunks {
     public static final String REQUEST = "request.json";
-    private final Path dir;
+    private static final Pattern CHUNK = Pattern.compile("chunk-(\\d+)-(\\d+)\\.npz");
+    private final SampleDirectory dir;
 
-    private SampleChunks(Path dir) {
+    private SampleChunks(SampleDirectory dir) {
         this.dir = dir;
     }
 
+    /** A local directory. */
+    public static SampleChunks open(java.nio.file.Path dir, String request, Consumer<String> log) throws IOException {
+        return open(dir.toString(), new Configuration(), request, log);
+    }
+
     /**
-     * Opens (creating) {@code dir} for {@code request}; chunks of a different request there are deleted and
-     * {@code log} told so.
+     * Opens (creating) the directory {@code location} (a local path or a Hadoop URI) for {@code request}; chunks
+     * of a different request there are deleted and {@code log} told so. Run once, on the driver, before the
+     * workers {@link #attach} to it.
      *
-     * @throws IOException the directory cannot be created or written (the message names it)
+     * @throws IOException the directory cannot be created or written
      */
-    public static SampleChunks open(Path dir, String request, Consumer<String> log) throws IOException {
-        Files.createDirectories(dir);
-        Path file = dir.resolve(REQUEST);
+    public static SampleChunks open(String location, Configuration conf, String request, Consumer<String> log)
+            throws IOException {
+        SampleChunks c = attach(location, conf);
+        c.dir.create();
         String old = null;
-        try {
-            old = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
+        try (InputStream in = c.dir.open(REQUEST)) {
+            old = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (FileNotFoundException e) {
             // a new request
         }
-        SampleChunks c = new SampleChunks(dir);
         if (old != null && !old.equals(request)) {
-            long n = c.chunkFiles().count();
+            int n = c.finished().size();
             if (n > 0) {
-                log.accept("sample: " + n + " chunks in " + dir + " belong to another request (model, seed, "
+                log.accept("sample: " + n + " chunks in " + c.location() + " belong to another request (model, seed, "
                         + "sampler or labels differ); sampling afresh");
             }
             c.deleteChunks();
         }
         if (!request.equals(old)) {
-            SampleImages.writeAtomically(file, out -> out.write(request.getBytes(StandardCharsets.UTF_8)));
+            c.dir.writeAtomically(REQUEST, out -> out.write(request.getBytes(StandardCharsets.UTF_8)));
         }
         return c;
     }
 
-    /** The file of samples start..end-1. */
-    public Path file(int start, int end) {
-        return dir.resolve(String.format("chunk-%08d-%08d.npz", start, end));
+    /** The directory {@code location} as a worker sees it (the driver has {@link #open opened} it). */
+    public static SampleChunks attach(String location, Configuration conf) throws IOException {
+        return new SampleChunks(SampleDirectory.of(location, conf));
+    }
+
+    /** Where the chunks are, for messages. */
+    public String location() {
+        return dir.location();
+    }
+
+    /** The file name of samples start..end-1. */
+    public static String name(int start, int end) {
+        return String.format("chunk-%08d-%08d.npz", start, end);
+    }
+
+    /** Whether the chunk of samples start..start+n-1 is finished (present: files are complete or absent). */
+    public boolean has(int start, int n) throws IOException {
+        return dir.exists(name(start, start + n));
+    }
+
+    /** The (start, end) of every finished chunk here, in no particular order. */
+    public List<int[]> finished() throws IOException {
+        List<int[]> out = new ArrayList<>();
+        for (FileStatus s : dir.fs().listStatus(dir.path())) {
+            Matcher m = CHUNK.matcher(s.getPath().getName());
+            if (m.matches()) {
+                out.add(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
+            }
+        }
+        return out;
     }
 
     /** Samples start..start+n-1 if that chunk is finished and readable with n samples; an unreadable one is deleted. */
     public Optional<SampleImages> read(int start, int n) throws IOException {
-        Path f = file(start, start + n);
-        if (!Files.exists(f)) {
+        String name = name(start, start + n);
+        if (!dir.exists(name)) {
             return Optional.empty();
         }
-        try {
-            SampleImages s = SampleImages.readNpz(f);
+        try (InputStream in = dir.open(name)) {
+            SampleImages s = SampleImages.readNpz(in, dir.file(name).toString());
             if (s.count() == n) {
                 return Optional.of(s);
             }
         } catch (IOException | RuntimeException e) {
             // unreadable: sample it again
         }
-        Files.deleteIfExists(f);
+        dir.fs().delete(dir.file(name), false);
         return Optional.empty();
     }
 
     /** Keeps samples start..start+images.count()-1. */
     public void write(int start, SampleImages images) throws IOException {
-        images.writeNpz(file(start, start + images.count()));
+        dir.writeAtomically(name(start, start + images.count()), images::writeNpz);
     }
 
     /** Removes the chunks and the directory (once the whole request's output is written). */
     public void delete() throws IOException {
         deleteChunks();
-        Files.deleteIfExists(dir.resolve(REQUEST));
-        try (Stream<Path> rest = Files.list(dir)) {
-            if (rest.findAny().isEmpty()) {
-                Files.delete(dir);
-            }
+        dir.fs().delete(dir.file(REQUEST), false);
+        if (dir.fs().listStatus(dir.path()).length == 0) {
+            dir.fs().delete(dir.path(), false);
         }
     }
 
     private void deleteChunks() throws IOException {
-        try (Stream<Path> files = chunkFiles()) {
-            for (Path p : files.sorted(Comparator.naturalOrder()).toList()) {
-                Files.deleteIfExists(p);
+        for (FileStatus s : dir.fs().listStatus(dir.path())) {
+            if (s.getPath().getName().matches("chunk-\\d+-\\d+\\.npz(\\..*\\.tmp)?")) {
+                dir.fs().delete(s.getPath(), false);
             }
         }
-    }
-
-    private Stream<Path> chunkFiles() throws IOException {
-        return Files.list(dir).filter(p -> p.getFileName().toString().matches("chunk-\\d+-\\d+\\.npz(\\..*\\.tmp)?"));
     }
 }

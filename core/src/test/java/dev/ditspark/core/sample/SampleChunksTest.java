@@ -45,7 +45,7 @@ class SampleChunksTest {
 
         // A truncated chunk (a crash without the atomic rename cannot make one, a copy can) is sampled again.
         other.write(0, images(2, 0.1f, 1));
-        Path f = other.file(0, 2);
+        Path f = dir.resolve("chunks").resolve(SampleChunks.name(0, 2));
         Files.write(f, java.util.Arrays.copyOf(Files.readAllBytes(f), 20));
         assertTrue(other.read(0, 2).isEmpty());
         assertFalse(Files.exists(f));

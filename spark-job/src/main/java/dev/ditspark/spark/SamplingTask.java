@@ -1,0 +1,88 @@
+package dev.ditspark.spark;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import dev.ditspark.core.engine.TorchEngine;
+import dev.ditspark.core.errors.DitUserError;
+import dev.ditspark.core.errors.Failures;
+import dev.ditspark.core.sample.SampleChunks;
+import dev.ditspark.core.sample.SampleModel;
+import dev.ditspark.core.sample.SamplePlan;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.spark.SparkFiles;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+
+/**
+ * One {@code dit sample} worker: a Spark task given some chunk numbers of a {@link SamplePlan}. It loads the model
+ * once on its device (the GPU Spark assigned to it, else the CPU), samples each of its chunks the output directory
+ * does not hold yet and writes it there. A retried task skips what an earlier attempt finished. Returns one line
+ * per task: how many chunks it sampled, on which device.
+ */
+final class SamplingTask implements FlatMapFunction<Iterator<Integer>, String> {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LogManager.getLogger(SamplingTask.class);
+    /** A local property that lets tests fail the task holding this chunk on its first attempt (a worker dying). */
+    static final String FAIL_AT_CHUNK = "dit.test.failAtChunk";
+
+    private final SamplePlan plan;
+    private final HadoopSettings hadoop;
+
+    SamplingTask(SamplePlan plan, HadoopSettings hadoop) {
+        this.plan = plan;
+        this.hadoop = hadoop;
+    }
+
+    @Override
+    public Iterator<String> call(Iterator<Integer> chunkNumbers) {
+        TaskContext ctx = TaskContext.get();
+        int task = ctx.partitionId();
+        List<Integer> mine = new ArrayList<>();
+        chunkNumbers.forEachRemaining(mine::add);
+        int[] ks = mine.stream().mapToInt(Integer::intValue).toArray();
+        if (ks.length == 0) {
+            return List.<String>of().iterator();
+        }
+        String failAt = ctx.getLocalProperty(FAIL_AT_CHUNK);
+        try {
+            Device device = TrainingTask.device(ctx);
+            LOG.info("sampling task {}: {} chunks on {} (attempt {})", task, ks.length, device, ctx.attemptNumber());
+            SampleChunks chunks = SampleChunks.attach(plan.chunksLocation(), hadoop.toConfiguration());
+            try (NDManager manager = TorchEngine.newManager(device)) {
+                SampleModel model = SampleModel.load(plan, manager, hadoop.toConfiguration(), SparkFiles::get);
+                int sampled = model.sampleMissing(chunks, ks, new SampleModel.ChunkProgress() {
+                    @Override
+                    public void onStep(int k, int n, int step, int steps) {
+                        if (ctx.isInterrupted()) {
+                            throw new IllegalStateException("sampling task " + task + ": killed by Spark at chunk " + k);
+                        }
+                    }
+
+                    @Override
+                    public void onChunk(int k, int n) {
+                        if (failAt != null && Integer.parseInt(failAt) == k && ctx.attemptNumber() == 0) {
+                            throw new IllegalStateException("sampling task " + task + ": injected failure after chunk " + k);
+                        }
+                    }
+                });
+                return List.of("task " + task + ": " + sampled + " of " + ks.length + " chunks sampled on " + device)
+                        .iterator();
+            }
+        } catch (IOException | RuntimeException e) {
+            // The same input fails the same way on every attempt: say so, and the driver ends the job unretried.
+            if (Failures.isDeterministic(e) && !(e instanceof DitUserError)) {
+                throw new DitUserError("sampling task " + task + ": " + Failures.message(e), e);
+            }
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("sampling task " + task + ": " + Failures.message(io), io);
+            }
+            throw (RuntimeException) e;
+        }
+    }
+}
