@@ -13,8 +13,9 @@ import org.apache.commons.math3.linear.EigenDecomposition;
  * quantity FID (pool features) and sFID (spatial features) report:
  * ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁Σ₂)^½.
  *
- * <p>Dimensions in the thousands: the covariance products run in libtorch (float64 matmul) and the
- * eigen-decompositions in Apache Commons Math. tr (Σ₁Σ₂)^½ is computed as the sum of √λ over the eigenvalues of
+ * <p>Dimensions in the thousands: the covariance runs in libtorch (float64 matmul) and so do the
+ * eigen-decompositions ({@link LinalgOps}: torch.linalg.eigh/eigvalsh through TorchScript), with Apache Commons
+ * Math as the fallback. tr (Σ₁Σ₂)^½ is computed as the sum of √λ over the eigenvalues of
  * the symmetric Σ₁^½ Σ₂ Σ₁^½ (similar to Σ₁Σ₂, so the same eigenvalues), negative rounding clamped to 0; ADM
  * takes scipy's {@code sqrtm} of Σ₁Σ₂ and its real part, the same number up to rounding for covariance matrices.
  *
@@ -69,8 +70,16 @@ public record FeatureStatistics(double[] mean, double[] covariance, int dim) {
         }
     }
 
-    /** The Fréchet distance to {@code other} (same dimension); products on {@code manager}'s device. */
+    /**
+     * The Fréchet distance to {@code other} (same dimension), on {@code manager}'s device: libtorch's eigensolver
+     * ({@link LinalgOps}) when available, else Apache Commons Math.
+     */
     public double frechetDistance(FeatureStatistics other, NDManager manager) {
+        return frechetDistance(other, manager, LinalgOps.available());
+    }
+
+    /** As {@link #frechetDistance(FeatureStatistics, NDManager)}, choosing the eigensolver (tests compare both). */
+    double frechetDistance(FeatureStatistics other, NDManager manager, boolean libtorch) {
         if (other.dim != dim) {
             throw new IllegalArgumentException("Frechet distance: dimensions differ (" + dim + " vs " + other.dim + ")");
         }
@@ -81,6 +90,19 @@ public record FeatureStatistics(double[] mean, double[] covariance, int dim) {
             meanTerm += d * d;
             traces += covariance[i * dim + i] + other.covariance[i * dim + i];
         }
+        double traceRoot;
+        if (libtorch) {
+            try (NDManager m = manager.newSubManager()) {
+                traceRoot = LinalgOps.traceSqrtProduct(m.create(covariance, new Shape(dim, dim)),
+                        m.create(other.covariance, new Shape(dim, dim)));
+            }
+        } else {
+            traceRoot = traceSqrtProductCommonsMath(other, manager);
+        }
+        return meanTerm + traces - 2 * traceRoot;
+    }
+
+    private double traceSqrtProductCommonsMath(FeatureStatistics other, NDManager manager) {
         double[] root1 = sqrtPsd(covariance, dim, manager);
         double[] inner;
         try (NDManager m = manager.newSubManager()) {
@@ -93,7 +115,7 @@ public record FeatureStatistics(double[] mean, double[] covariance, int dim) {
         for (double lambda : eigen(inner, dim).getRealEigenvalues()) {
             traceRoot += Math.sqrt(Math.max(lambda, 0));
         }
-        return meanTerm + traces - 2 * traceRoot;
+        return traceRoot;
     }
 
     /** V·diag(√max(λ, 0))·Vᵀ of a symmetric positive semi-definite matrix. */
