@@ -79,7 +79,7 @@ def inception(out_dir):
 def fid(a, b):
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(s1.dot(s2), disp=False)
+    covmean = linalg.sqrtm(s1.dot(s2))
     covmean = covmean.real
     d = mu1 - mu2
     return float(d.dot(d) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
