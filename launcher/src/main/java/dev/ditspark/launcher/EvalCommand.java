@@ -155,6 +155,11 @@ public final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be positive, got " + batchSize);
         }
+        for (Path p : new Path[] {samples, ref}) { // both readable image arrays before any work
+            try (NpzFile npz = NpzFile.open(p)) {
+                npz.checkImages("arr_0");
+            }
+        }
         boolean random = inception.startsWith(RANDOM);
         long seed = 0;
         if (random) {

@@ -65,6 +65,15 @@ class EvalImageNetTest {
                 "--inception", "random:0");
         assertTrue(noRef.err().contains("--ref " + dir.resolve("nope.npz") + ": no such file"), noRef.all());
 
+        Path noImages = dir.resolve("stats.npz");
+        dev.ditspark.core.eval.NpzFile.write(noImages, java.util.Map.of("mu", new double[] {1, 2}),
+                java.util.Map.of("mu", new long[] {2}));
+        DitRun wrongRef = DitRun.of("eval", "--samples", samples.toString(), "--ref", noImages.toString(),
+                "--inception", "random:0");
+        assertTrue(wrongRef.code() != 0);
+        assertTrue(wrongRef.err().contains(noImages + ": no array 'arr_0'"), wrongRef.all());
+        assertEquals(1, wrongRef.err().strip().lines().count(), "one line: " + wrongRef.err());
+
         DitRun badSeed = DitRun.of("eval", "--samples", samples.toString(), "--ref", samples.toString(),
                 "--inception", "random:x");
         assertTrue(badSeed.err().contains("--inception random:x: expected random:SEED"), badSeed.all());

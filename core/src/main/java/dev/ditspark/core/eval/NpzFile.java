@@ -152,6 +152,22 @@ public final class NpzFile implements AutoCloseable {
         return data;
     }
 
+    /**
+     * Checks that {@code name} holds (N, H, W, 3) uint8 images (N ≥ 1) without reading them, so bad input is
+     * refused before any work.
+     *
+     * @return its shape
+     */
+    public long[] checkImages(String name) throws IOException {
+        Header h = header(name);
+        long[] s = h.shape();
+        if (!h.descr().equals("|u1") || s.length != 4 || s[3] != 3 || s[0] < 1) {
+            throw new IOException(path + ": " + name + " must be (N, H, W, 3) uint8 images, found " + h.descr() + " "
+                    + Arrays.toString(s));
+        }
+        return s;
+    }
+
     /** Receives consecutive batches of (count, height, width, 3) uint8 images. */
     public interface ImageBatches {
         void accept(byte[] nhwc, int count, int height, int width) throws IOException;
