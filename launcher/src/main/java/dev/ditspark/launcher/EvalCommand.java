@@ -174,6 +174,10 @@ public final class EvalCommand implements Callable<Integer> {
         TorchEngine.setThreads(threads);
         long t0 = System.nanoTime();
         Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
+        if (gpu != null) {
+            // Full float32 as the reference implementations: libtorch's default lets cuDNN convolutions use TF32.
+            dev.ditspark.core.engine.MatmulPrecision.apply(dev.ditspark.core.engine.MatmulPrecision.FP32);
+        }
         java.util.function.Consumer<String> log = line -> {
             pw.println("      " + line);
             pw.flush();
