@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
-import dev.ditspark.core.engine.Scope;
 import dev.ditspark.core.model.Functional;
 import dev.ditspark.core.model.Init;
 import dev.ditspark.core.model.Module;
