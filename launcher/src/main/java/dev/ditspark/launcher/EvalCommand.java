@@ -1,8 +1,13 @@
 package dev.ditspark.launcher;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import dev.ditspark.core.data.FashionMnist;
 import dev.ditspark.core.engine.TorchEngine;
+import dev.ditspark.core.eval.AdmEvaluation;
+import dev.ditspark.core.eval.FidInception;
+import dev.ditspark.core.eval.InceptionFeatures;
+import dev.ditspark.core.eval.NpzFile;
 import dev.ditspark.core.eval.FashionClassifier;
 import dev.ditspark.core.eval.FashionEvaluation;
 import dev.ditspark.core.sample.SampleImages;
@@ -19,13 +24,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code dit eval}: the quality of Fashion-MNIST samples as two numbers, from a small classifier the project
- * trains (and caches) on the training split: accuracy by requested class, and the Fréchet distance to the test
- * set in its feature space.
+ * {@code dit eval}: with {@code --ref}, the five numbers of ADM's evaluation suite (Inception Score, FID, sFID,
+ * precision, recall) against a reference batch, with the FID Inception-v3 ({@link AdmEvaluation}); without it,
+ * the quality of Fashion-MNIST samples as two numbers, from a small classifier the project trains (and caches) on
+ * the training split: accuracy by requested class, and the Fréchet distance to the test set in its feature space.
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        header = "Score Fashion-MNIST samples: class accuracy and Frechet distance.",
-        description = {"Score Fashion-MNIST samples (a dit sample .npz): the accuracy of a small classifier on them",
+        header = "Score samples: ImageNet (IS, FID, sFID, precision, recall) or Fashion-MNIST.",
+        description = {"With --ref: ADM's evaluation of a samples .npz against a reference batch (e.g. ADM's",
+            "VIRTUAL_imagenet256_labeled.npz) with the FID Inception-v3 (--inception): Inception Score, FID, sFID,",
+            "precision and recall, as guided-diffusion's evaluations/evaluator.py prints them. The reference's",
+            "features are cached next to it. See docs/evaluation.md.",
+            "Example: dit eval --samples samples.npz --ref VIRTUAL_imagenet256_labeled.npz \\",
+            "           --inception pt_inception-2015-12-05.safetensors --gpu 0",
+            "",
+            "Without --ref: score Fashion-MNIST samples (a dit sample .npz): the accuracy of a small classifier on them",
             "by requested class, and the Frechet distance of its features to the 10,000 test images.",
             "The classifier is trained on the training split on first use (~15 s on 2 idle cores) and cached.",
             "Example: dit eval --samples runs/demo/samples/samples.npz"})
@@ -53,10 +66,31 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "2", description = "CPU threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--ref", paramLabel = "NPZ", description = "Reference batch for ImageNet scoring: arr_0 (N x H x W x 3 "
+            + "uint8) and, in ADM's reference batches, the precomputed mu, sigma, mu_s, sigma_s (used as they are).")
+    Path ref;
+
+    @Option(names = "--inception", paramLabel = "SAFETENSORS", description = "FID Inception-v3 weights (required with "
+            + "--ref): pt_inception-2015-12-05-6726825d.pth converted by tools/convert_pt_inception.py. "
+            + "'random:SEED' runs the pipeline with random weights (tests only: the scores mean nothing).")
+    String inception;
+
+    @Option(names = "--batch-size", defaultValue = "" + AdmEvaluation.ADM_BATCH,
+            description = "Images per Inception forward with --ref (default: ${DEFAULT-VALUE}, as ADM).")
+    int batchSize;
+
+    @Option(names = "--gpu", description = "Run the Inception on this CUDA device (with --ref).")
+    Integer gpu;
+
+    static final String RANDOM = "random:";
+
     @Override
     public Integer call() throws IOException {
         PrintWriter pw = spec.commandLine().getOut();
         Checks.inputFile("--samples", samples);
+        if (ref != null || inception != null) {
+            return imagenet(pw);
+        }
         Path cache = classifier != null ? classifier : FashionClassifier.cachedOrDefault(Path.of(""));
         if (!Files.exists(cache)) {
             Checks.outputFile("--classifier", cache); // it will be trained and written there: writable first
@@ -103,6 +137,76 @@ public final class EvalCommand implements Callable<Integer> {
             pw.printf(Locale.ROOT, "Frechet distance: %.2f to the %d test images in the classifier's %d-d features "
                     + "(%d real training images: %.2f) [%.1f s]%n", r.frechetDistance(), eval.testCount(),
                     FashionClassifier.FEATURES, r.count(), floor, (System.nanoTime() - t0) / 1e9);
+            pw.flush();
+        }
+        return 0;
+    }
+
+    /** ADM's five numbers for {@code --samples} against {@code --ref}. */
+    private int imagenet(PrintWriter pw) throws IOException {
+        if (ref == null) {
+            throw new IllegalArgumentException("--inception is for ImageNet scoring: give the reference batch with --ref");
+        }
+        Checks.inputFile("--ref", ref);
+        if (inception == null) {
+            throw new IllegalArgumentException("--inception: required with --ref (the FID Inception-v3 as safetensors: "
+                    + "convert pt_inception-2015-12-05-6726825d.pth with tools/convert_pt_inception.py; docs/evaluation.md)");
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("--batch-size must be positive, got " + batchSize);
+        }
+        for (Path p : new Path[] {samples, ref}) { // both readable image arrays before any work
+            try (NpzFile npz = NpzFile.open(p)) {
+                npz.checkImages("arr_0");
+            }
+        }
+        boolean random = inception.startsWith(RANDOM);
+        long seed = 0;
+        if (random) {
+            try {
+                seed = Long.parseLong(inception.substring(RANDOM.length()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--inception " + inception + ": expected random:SEED with an integer SEED");
+            }
+        } else {
+            Checks.inputFile("--inception", Path.of(inception));
+        }
+        TorchEngine.setThreads(threads);
+        long t0 = System.nanoTime();
+        Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
+        if (gpu != null) {
+            // Full float32 as the reference implementations: libtorch's default lets cuDNN convolutions use TF32.
+            dev.ditspark.core.engine.MatmulPrecision.apply(dev.ditspark.core.engine.MatmulPrecision.FP32);
+        }
+        java.util.function.Consumer<String> log = line -> {
+            pw.println("      " + line);
+            pw.flush();
+        };
+        try (NDManager manager = TorchEngine.newManager(device)) {
+            FidInception net = random ? FidInception.random(seed, manager) : FidInception.load(Path.of(inception), manager);
+            if (random) {
+                pw.println("Inception: random weights (seed " + seed + "): the pipeline runs, the scores mean nothing");
+            }
+            pw.println("computing reference batch activations...");
+            pw.flush();
+            AdmEvaluation.Reference reference = AdmEvaluation.reference(ref, net, manager, batchSize, log);
+            pw.println("computing sample batch activations...");
+            pw.flush();
+            InceptionFeatures features;
+            try (NpzFile npz = NpzFile.open(samples)) {
+                features = AdmEvaluation.extract(npz, "arr_0", net, manager, batchSize, log);
+            }
+            pw.println("Computing evaluations...");
+            pw.flush();
+            AdmEvaluation.Result r = AdmEvaluation.evaluate(features, reference, manager);
+            pw.printf(Locale.ROOT, "Inception Score: %s%n", r.inceptionScore());
+            pw.printf(Locale.ROOT, "FID: %s%n", r.fid());
+            pw.printf(Locale.ROOT, "sFID: %s%n", r.sfid());
+            pw.printf(Locale.ROOT, "Precision: %s%n", r.precision());
+            pw.printf(Locale.ROOT, "Recall: %s%n", r.recall());
+            pw.printf(Locale.ROOT, "(%d samples against %d reference images; reference statistics %s) [%.1f s]%n",
+                    r.samples(), r.references(), r.referenceStatsFromFile() ? "precomputed in " + ref.getFileName()
+                    : "computed from its images", (System.nanoTime() - t0) / 1e9);
             pw.flush();
         }
         return 0;
