@@ -29,7 +29,7 @@ import org.apache.hadoop.fs.Path;
  * model inputs. Written last, so a dataset exists for readers exactly when its manifest does.
  *
  * <p>Each row holds four C×H×W arrays in {@link #dtype()}: the encoder posterior's mean and std of the
- * image and of its mirror (DIT_SPEC §3: the latent is resampled each step as
+ * image and of its mirror (docs/recipe.md, "Data": the latent is resampled each step as
  * {@code (mean + std·ε)·scale_factor}, and one of the two views is picked at random). Pixel datasets use
  * encoder {@code "none"}, std 0 and scale factor 1.
  *

@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
  * mixing ({@link #mix}), which {@link LatentStream} shares. The order in which one rank visits its share in one epoch: a permutation of {@code 0..size-1} drawn by
  * Fisher-Yates from {@code (seed, epoch)} alone, so every rank, restart and retry recomputes the same order
  * without saving it. Each sample is visited exactly once per epoch; {@link #batches} drops the last partial
- * batch, as {@code drop_last} does. Pass the per-worker seed (DIT_SPEC §3: global_seed·world_size + rank).
+ * batch, as {@code drop_last} does. Pass the per-worker seed (docs/recipe.md, "Data": global_seed·world_size + rank).
  */
 public final class EpochOrder {
 

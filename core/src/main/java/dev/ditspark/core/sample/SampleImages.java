@@ -206,7 +206,7 @@ public final class SampleImages {
 
     /** Writes the bytes of one output file. */
     @FunctionalInterface
-    interface Body {
+    public interface Body {
         void write(OutputStream out) throws IOException;
     }
 
@@ -233,20 +233,58 @@ public final class SampleImages {
 
     /** {@code arr_0}: (N, H, W, 3) uint8 in NumPy's .npy v1.0 format inside a zip, as numpy.savez writes it. */
     public void writeNpz(Path npz) throws IOException {
-        writeAtomically(npz, this::writeNpzTo);
+        writeAtomically(npz, this::writeNpz);
     }
 
-    private void writeNpzTo(OutputStream file) throws IOException {
+    /** The .npz of {@link #writeNpz(Path)} as bytes to {@code file} (closed at the end). */
+    public void writeNpz(OutputStream file) throws IOException {
+        writeNpz(file, count, height, width, 1, k -> this);
+    }
+
+    /** Part k of a sequence of samples, read when the writer reaches it. */
+    @FunctionalInterface
+    public interface Parts {
+        SampleImages read(int k) throws IOException;
+    }
+
+    /**
+     * Writes the .npz of {@code parts} samples one after another without holding them all: {@code arr_0}
+     * (count, height, width, 3) uint8 streamed part by part (50,000 samples of 256 px are 9.8 GB, more than one
+     * Java array holds; the zip is ZIP64 then, which numpy reads), then {@code labels} (count,) int64 when every
+     * part has labels. The bytes equal those of {@link #writeNpz(OutputStream)} on the joined samples.
+     *
+     * @throws IOException writing failed, or the parts do not add up to count samples of height x width
+     */
+    public static void writeNpz(OutputStream file, long count, int height, int width, int parts, Parts read)
+            throws IOException {
+        long[] l = new long[Math.toIntExact(count)];
+        boolean labelled = true;
+        long at = 0;
         try (ZipOutputStream zip = new ZipOutputStream(file)) {
             zip.putNextEntry(entry("arr_0.npy"));
             zip.write(npyHeader(new long[] {count, height, width, 3}, "|u1"));
-            zip.write(pixels);
+            for (int k = 0; k < parts; k++) {
+                SampleImages p = read.read(k);
+                if (p.height != height || p.width != width || at + p.count > count) {
+                    throw new IOException("part " + k + ": " + p.count + " samples of " + p.height + "x" + p.width
+                            + " do not fit " + count + " samples of " + height + "x" + width + " at sample " + at);
+                }
+                zip.write(p.pixels, 0, p.count * height * width * 3);
+                if (p.labels != null) {
+                    System.arraycopy(p.labels, 0, l, (int) at, p.count);
+                }
+                labelled &= p.labels != null;
+                at += p.count;
+            }
+            if (at != count) {
+                throw new IOException("the parts hold " + at + " samples, expected " + count);
+            }
             zip.closeEntry();
-            if (labels != null) {
+            if (labelled) {
                 zip.putNextEntry(entry(LABELS + ".npy"));
                 zip.write(npyHeader(new long[] {count}, "<i8"));
-                ByteBuffer b = ByteBuffer.allocate(8 * count).order(ByteOrder.LITTLE_ENDIAN);
-                b.asLongBuffer().put(labels);
+                ByteBuffer b = ByteBuffer.allocate(8 * l.length).order(ByteOrder.LITTLE_ENDIAN);
+                b.asLongBuffer().put(l);
                 zip.write(b.array());
                 zip.closeEntry();
             }
@@ -265,10 +303,17 @@ public final class SampleImages {
      * {@link #writeNpz} and numpy.savez(_compressed) write them. Errors name the file and the array.
      */
     public static SampleImages readNpz(Path npz) throws IOException {
+        try (InputStream in = Files.newInputStream(npz)) {
+            return readNpz(in, npz.toString());
+        }
+    }
+
+    /** {@link #readNpz(Path)} from a stream; {@code npz} names it in errors. */
+    public static SampleImages readNpz(InputStream in, String npz) throws IOException {
         byte[] images = null;
         long[] shape = null;
         long[] labels = null;
-        try (InputStream in = Files.newInputStream(npz); ZipInputStream zip = new ZipInputStream(in)) {
+        try (ZipInputStream zip = new ZipInputStream(in)) {
             for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
                 if (e.getName().equals("arr_0.npy")) {
                     Npy a = Npy.read(zip, npz + ": arr_0");
@@ -330,7 +375,12 @@ public final class SampleImages {
                     .mapToLong(Long::parseLong).toArray();
             long elements = Arrays.stream(dims).reduce(1, Math::multiplyExact);
             int itemSize = Integer.parseInt(descr.group(1).substring(2));
-            byte[] data = new byte[Math.toIntExact(elements * itemSize)];
+            long bytes = Math.multiplyExact(elements, itemSize);
+            if (bytes > Integer.MAX_VALUE - 8) {
+                throw new IOException(what + ": " + Arrays.toString(dims) + " is " + bytes + " bytes, more than this reader "
+                        + "holds at once (2 GB); split the samples into several .npz files");
+            }
+            byte[] data = new byte[(int) bytes];
             try {
                 d.readFully(data);
             } catch (EOFException e) {

@@ -47,7 +47,7 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * The training loop of one worker (rank r of world w), the same in a unit test, in local Spark and on a
- * cluster (DIT_SPEC §3): per step, each worker draws its share of the global batch (micro-batches with
+ * cluster (docs/recipe.md, "Data"): per step, each worker draws its share of the global batch (micro-batches with
  * gradient accumulation when it does not fit), computes the hybrid diffusion loss, the gradients are
  * averaged over workers, then AdamW and the EMA update. Rank 0 writes checkpoints; a run resumes exactly
  * from the newest committed one.
