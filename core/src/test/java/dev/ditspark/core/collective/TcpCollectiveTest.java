@@ -287,8 +287,8 @@ class TcpCollectiveTest {
             }
         }));
         assertTrue(e.getMessage().contains("every rank must make the same collective calls"), e.getMessage());
-        assertTrue(e.getMessage().matches("(?s).*called allreduce in (fp32|bf16) #0 over \\d+ bytes, this rank allreduce in "
-                + "(bf16|fp32) #0.*"), e.getMessage());
+        assertTrue(e.getMessage().matches("(?s).*called allreduce in (float32|bfloat16) #0 over \\d+ bytes, this rank "
+                + "allreduce in (bfloat16|float32) #0.*"), e.getMessage());
         closeAll(ranks);
     }
 
