@@ -3,6 +3,7 @@ package dev.ditspark.core.collective;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -105,5 +106,20 @@ class CollectivesTest {
                 new CollectiveSpec("nccl", null, null, null), new ThreadRendezvous(2).rank(1), Device.cpu()));
         assertEquals("rank 1: collective.backend: nccl needs one GPU per task (spark.task.resource.gpu.amount=1); this "
                 + "task has none. Use tcp on CPU executors (--set collective.backend=tcp).", e.getMessage());
+    }
+
+    /** On a machine with CUDA and NCCL: one rank on GPU 0 through the same call (skipped elsewhere). */
+    @Test
+    void ncclFromTheConfigOnAGpu() {
+        assumeTrue(NcclCollective.unavailableReason() == null, "no CUDA GPU with NCCL here");
+        try (Collective c = Collectives.connect(new CollectiveSpec("nccl", 20, null, "bf16"),
+                new ThreadRendezvous(1).rank(0), Device.gpu(0));
+                NDManager m = TorchEngine.newManager(Device.gpu(0))) {
+            assertEquals("nccl", c.backend());
+            assertEquals(AllreduceDtype.BF16, ((NcclCollective) c).allreduceDtype());
+            NDArray x = m.create(new float[] {1f, 2f, 0.5f});
+            c.allreduceMean(List.of(x));
+            assertArrayEquals(new float[] {1f, 2f, 0.5f}, x.toFloatArray());
+        }
     }
 }
