@@ -1,14 +1,14 @@
 package dev.ditspark.dataprep;
 
-import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.ditspark.core.data.DatasetManifest;
 import dev.ditspark.core.engine.TorchEngine;
-import dev.ditspark.core.errors.DitUserError;
-import dev.ditspark.core.errors.Failures;
 import dev.ditspark.core.vae.AutoencoderKL;
 import dev.ditspark.core.vae.VaeConfig;
+import dev.ditspark.sparkcommon.FailFast;
+import dev.ditspark.sparkcommon.HadoopSettings;
+import dev.ditspark.sparkcommon.TaskGpu;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,11 +19,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
@@ -33,9 +31,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkFiles;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 
@@ -208,8 +204,7 @@ public final class PrepareJob {
 
     private static List<TaskOutcome> runTasks(JavaSparkContext sc, List<ShardTask> todo, PrepareOptions o,
                                               DatasetManifest layout, long t0) {
-        Map<String, String> hadoopConf = new HashMap<>();
-        sc.hadoopConfiguration().forEach(e -> hadoopConf.put(e.getKey(), e.getValue()));
+        HadoopSettings hadoopConf = new HadoopSettings(sc.hadoopConfiguration());
         AtomicInteger finished = new AtomicInteger();
         int total = todo.size();
         SparkListener progress = new SparkListener() {
@@ -226,9 +221,8 @@ public final class PrepareJob {
         try {
             return sc.parallelize(todo, todo.size()).map(task -> {
                 try {
-                    Configuration conf = new Configuration(false);
-                    hadoopConf.forEach(conf::set);
-                    TaskOutcome out = ShardEncoder.run(task, o, layout, localVae(o.vae(), conf), taskDevice(), conf);
+                    Configuration conf = hadoopConf.toConfiguration();
+                    TaskOutcome out = ShardEncoder.run(task, o, layout, localVae(o.vae(), conf), TaskGpu.current(), conf);
                     FileSystem fs = new Path(o.output()).getFileSystem(conf);
                     try (OutputStream w = fs.create(outcomePath(o.output(), task.index()), true)) {
                         w.write(JSON.writeValueAsBytes(out)); // written last: the task counts as done only now
@@ -236,9 +230,7 @@ public final class PrepareJob {
                     return out;
                 } catch (IOException | RuntimeException e) {
                     // The same input fails the same way again: say so, and the driver ends the job unretried.
-                    if (Failures.isDeterministic(e) && !(e instanceof DitUserError)) {
-                        throw new DitUserError("shard " + shardPrefix(task.index()) + ": " + Failures.message(e), e);
-                    }
+                    FailFast.throwIfDeterministic("shard " + shardPrefix(task.index()), e);
                     throw e;
                 }
             }).collect();
@@ -252,18 +244,6 @@ public final class PrepareJob {
             sc.clearJobGroup();
             sc.sc().removeSparkListener(progress);
         }
-    }
-
-    /** The task's GPU when Spark assigned one (resource "gpu"), else the CPU. */
-    static Device taskDevice() {
-        TaskContext ctx = TaskContext.get();
-        if (ctx != null) {
-            ResourceInformation gpu = ctx.resources().get("gpu").getOrElse(() -> null);
-            if (gpu != null && gpu.addresses().length > 0) {
-                return Device.gpu(Integer.parseInt(gpu.addresses()[0]));
-            }
-        }
-        return Device.cpu();
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.ditspark.dataprep;
 
+import dev.ditspark.core.config.FloatType;
 import dev.ditspark.core.data.LatentDType;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
@@ -70,12 +71,17 @@ public record PrepareOptions(String input, String output, int imageSize, String 
         return o;
     }
 
-    static LatentDType dtype(String s) {
-        try {
-            return s == null ? LatentDType.FLOAT32 : LatentDType.fromId(s);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--dtype: " + e.getMessage(), e);
+    /**
+     * {@code --dtype}: how latents are stored, float16 or float32 (default) in any {@link FloatType} spelling
+     * (f16, fp16, half...); dit prepare and spark-submit parse it here.
+     *
+     * @throws IllegalArgumentException one line naming --dtype
+     */
+    public static LatentDType dtype(String s) {
+        if (s == null) {
+            return LatentDType.FLOAT32;
         }
+        return LatentDType.fromId(FloatType.parse(s, "--dtype", FloatType.FLOAT16, FloatType.FLOAT32).id());
     }
 
     private static int integer(String s, String flag, int dflt) {

@@ -105,19 +105,14 @@ public final class BenchCommand implements Callable<Integer> {
                 return memory();
             }
             case "allreduce" -> {
-                // The benchmark prints to a PrintStream; this command prints to picocli's writer.
-                java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
-                try (java.io.PrintStream ps = new java.io.PrintStream(text, true, java.nio.charset.StandardCharsets.UTF_8)) {
-                    AllreduceBenchmark.run(sizesMb, ranks, iterations, ps);
-                    AllreduceBenchmark.printModel(ps);
-                }
-                spec.commandLine().getOut().print(text.toString(java.nio.charset.StandardCharsets.UTF_8));
+                AllreduceBenchmark.run(sizesMb, ranks, iterations, spec.commandLine().getOut());
+                AllreduceBenchmark.printModel(spec.commandLine().getOut());
                 spec.commandLine().getOut().flush();
                 return 0;
             }
             case "loader" -> {
-                ShardReadBenchmark.main(new String[] {Integer.toString(images), Integer.toString(iterations), "",
-                        Integer.toString(memoryMb)});
+                ShardReadBenchmark.run(images, iterations, null, memoryMb, spec.commandLine().getOut());
+                spec.commandLine().getOut().flush();
                 return 0;
             }
             default -> throw new IllegalArgumentException(

@@ -1,6 +1,7 @@
 package dev.ditspark.launcher;
 
 import ai.djl.ndarray.NDManager;
+import dev.ditspark.core.config.FloatType;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.DiT;
 import dev.ditspark.core.model.DiTConfig;
@@ -44,7 +45,8 @@ public final class ConvertCommand implements Callable<Integer> {
     @Mixin
     WeightsSource source;
 
-    @Option(names = "--dtype", defaultValue = "F32", description = "F32, F16 or BF16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "float32",
+            description = "float32, float16 or bfloat16 (f32, f16, bf16 also accepted; default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--model", description = "Check the keys and shapes against this model, e.g. DiT-XL/2 (with --weights).")
@@ -83,16 +85,13 @@ public final class ConvertCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static TensorDType parseDtype(String name) {
-        try {
-            TensorDType t = TensorDType.valueOf(name.toUpperCase(Locale.ROOT));
-            if (t == TensorDType.F32 || t == TensorDType.F16 || t == TensorDType.BF16) {
-                return t;
-            }
-        } catch (IllegalArgumentException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("--dtype: F32, F16 or BF16, got " + name);
+    /** {@code --dtype} in any {@link FloatType} spelling, as the safetensors dtype it writes. */
+    static TensorDType parseDtype(String name) {
+        return switch (FloatType.parse(name, "--dtype")) {
+            case FLOAT32 -> TensorDType.F32;
+            case FLOAT16 -> TensorDType.F16;
+            case BFLOAT16 -> TensorDType.BF16;
+        };
     }
 
     /** Loads the file into a model of {@code config}: every missing, unexpected or mis-shaped key is named. */

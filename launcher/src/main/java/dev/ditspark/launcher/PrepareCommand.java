@@ -47,7 +47,7 @@ public final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--encoder-name", description = "The manifest's encoder name (default: the VAE file name).")
     String encoderName;
 
-    @Option(names = "--dtype", defaultValue = "float32", description = "float16 or float32 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "float32", description = "float16 or float32 (f16, fp16 also accepted; default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--images-per-shard", defaultValue = "" + PrepareOptions.DEFAULT_IMAGES_PER_SHARD,
@@ -70,12 +70,7 @@ public final class PrepareCommand implements Callable<Integer> {
         String vaeLocation = hasScheme(vae) && !vae.startsWith("file:") ? vae
                 : Checks.inputFile("--vae", vae.startsWith("file:") ? Path.of(java.net.URI.create(vae)) : Path.of(vae))
                         .toAbsolutePath().toString();
-        LatentDType type;
-        try {
-            type = LatentDType.fromId(dtype);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--dtype: " + e.getMessage(), e);
-        }
+        LatentDType type = PrepareOptions.dtype(dtype);
         PrepareOptions o = new PrepareOptions(uri(input), uri(output), imageSize, vaeLocation,
                 encoderName, type, imagesPerShard, batch);
         SparkConf conf = new SparkConf().setMaster(master).setAppName("dit prepare").set("spark.ui.enabled", "false");

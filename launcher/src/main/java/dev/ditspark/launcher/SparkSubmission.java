@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.launcher.AbstractLauncher;
@@ -27,9 +28,13 @@ import org.apache.spark.launcher.SparkLauncher;
 final class SparkSubmission {
     static final String MAIN_CLASS = "dev.ditspark.spark.TrainJob";
 
+    /** Where the job jar and its libraries are: an installed layout or a build tree ({@link #locate}). */
+    record JobArtifacts(Path jobJar, Path libraries) {
+    }
+
     private final Path home;
 
-    /** {@code home}: the dit-spark directory holding spark-job/target (bin/dit passes it as -Ddit.home). */
+    /** {@code home}: the dit-spark directory (bin/dit passes it as -Ddit.home); see {@link #locate} for what it holds. */
     SparkSubmission(Path home) {
         this.home = home;
     }
@@ -38,17 +43,34 @@ final class SparkSubmission {
         return new SparkSubmission(Path.of(System.getProperty("dit.home", ".")).toAbsolutePath().normalize());
     }
 
+    /**
+     * The job jar and the directory of its dependencies beyond Spark, in the first layout that {@code home} holds:
+     * installed, {@code jars/dit-spark-job.jar} and {@code jars/lib/} (the image's /opt/dit, k8s/Dockerfile), else
+     * a build tree, {@code spark-job/target/dit-spark-job.jar} and {@code spark-job/target/job-lib/}.
+     *
+     * @throws IllegalArgumentException neither layout is complete; the message names both and how to build one
+     */
+    static JobArtifacts locate(Path home) {
+        List<JobArtifacts> layouts = List.of(
+                new JobArtifacts(home.resolve("jars/dit-spark-job.jar"), home.resolve("jars/lib")),
+                new JobArtifacts(home.resolve("spark-job/target/dit-spark-job.jar"), home.resolve("spark-job/target/job-lib")));
+        for (JobArtifacts a : layouts) {
+            if (Files.isRegularFile(a.jobJar()) && Files.isDirectory(a.libraries())) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException("--master: no training job jar with its libraries under " + home + " (looked for "
+                + layouts.stream().map(a -> a.jobJar() + " with " + a.libraries()).collect(Collectors.joining(", and "))
+                + "); build them with: mvn -pl spark-job -am package -DskipTests");
+    }
+
     Path jobJar() {
-        return home.resolve("spark-job/target/dit-spark-job.jar");
+        return locate(home).jobJar();
     }
 
     /** The job's dependencies beyond Spark (DJL, libtorch, hadoop-aws...), shipped to executors as spark.jars. */
     List<Path> jobLibraries() {
-        Path dir = home.resolve("spark-job/target/job-lib");
-        if (!Files.isRegularFile(jobJar()) || !Files.isDirectory(dir)) {
-            throw new IllegalArgumentException("--master: the job jar " + jobJar() + " or its libraries " + dir
-                    + " are missing; build them with: mvn -pl spark-job -am package -DskipTests");
-        }
+        Path dir = locate(home).libraries();
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> p.toString().endsWith(".jar")).sorted().toList();
         } catch (IOException e) {

@@ -118,6 +118,21 @@ class BenchCommandTest {
     }
 
     @Test
+    void loaderPrintsReadRatesThroughTheCommandsOutput() {
+        DitRun r = DitRun.of("bench", "loader", "--images", "200", "--iterations", "1");
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("Fashion-MNIST: 200 images"), r.all());
+        for (String dtype : new String[] {"FLOAT16", "FLOAT32"}) {
+            for (String codec : new String[] {"SNAPPY", "UNCOMPRESSED"}) {
+                assertTrue(Pattern.compile("(?mi)^" + dtype + " " + codec + ": 200 rows in 1 shards").matcher(r.out()).find(),
+                        r.all());
+            }
+        }
+        assertTrue(Pattern.compile("(?m)^  column readers \\(CRC checked\\), 4 threads: [0-9.]+ s, +[0-9]+ samples/s")
+                .matcher(r.out()).find(), r.all());
+    }
+
+    @Test
     void anUnknownMeasurementIsNamed() {
         DitRun r = DitRun.of("bench", "gpu");
         assertEquals(2, r.code(), r.all());

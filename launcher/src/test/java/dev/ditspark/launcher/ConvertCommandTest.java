@@ -122,7 +122,7 @@ class ConvertCommandTest {
     void aBadDtypeIsNamed() {
         DitRun bad = DitRun.of("convert", "--checkpoint", ckpt, "--dtype", "int8", "--out", dir.resolve("x").toString());
         assertEquals(2, bad.code(), bad.all());
-        assertTrue(bad.err().contains("--dtype: F32, F16 or BF16, got int8"), bad.all());
+        assertTrue(bad.err().contains("--dtype: float32, float16 or bfloat16 (or f32/fp32, f16/fp16, bf16), got int8"), bad.all());
     }
 
     @Test

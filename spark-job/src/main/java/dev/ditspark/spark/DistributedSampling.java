@@ -1,6 +1,8 @@
 package dev.ditspark.spark;
 
 import dev.ditspark.core.errors.DitUserError;
+import dev.ditspark.sparkcommon.FailFast;
+import dev.ditspark.sparkcommon.HadoopSettings;
 import dev.ditspark.core.sample.SampleChunks;
 import dev.ditspark.core.sample.SampleOutput;
 import dev.ditspark.core.sample.SamplePlan;

@@ -4,6 +4,8 @@ import dev.ditspark.core.checkpoint.RunDirectory;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.errors.DitUserError;
 import dev.ditspark.core.train.StopRequest;
+import dev.ditspark.sparkcommon.FailFast;
+import dev.ditspark.sparkcommon.HadoopSettings;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
@@ -60,12 +62,20 @@ public final class DistributedTraining {
      * @throws dev.ditspark.core.errors.JobFailedException the stage failed on every attempt; the root cause
      */
     public static List<WorkerResult> run(JavaSparkContext jsc, RunConfig config) {
+        return run(jsc, config, WorkerListeners.NONE);
+    }
+
+    /**
+     * {@link #run(JavaSparkContext, RunConfig)} with {@code listeners} added to every worker's training (on the
+     * executors; tests inject failures with them).
+     */
+    public static List<WorkerResult> run(JavaSparkContext jsc, RunConfig config, WorkerListeners listeners) {
         try (RunDirectory claim = RunDirectory.claim(config, jsc.hadoopConfiguration())) {
             TrainingMetricsSource.of(jsc).restart(); // the gauges follow this run from its first logged step
             long reached = -1;
             int stalled = 0;
             while (true) {
-                List<WorkerResult> results = runStage(jsc, claim.config());
+                List<WorkerResult> results = runStage(jsc, claim.config(), listeners);
                 long step = results.get(0).finalStep();
                 if (step >= config.train().maxSteps() || StopRequest.reason() != null) {
                     return results;
@@ -115,7 +125,7 @@ public final class DistributedTraining {
         }
     }
 
-    private static List<WorkerResult> runStage(JavaSparkContext jsc, RunConfig config) {
+    private static List<WorkerResult> runStage(JavaSparkContext jsc, RunConfig config, WorkerListeners listeners) {
         int workers = config.train().workers();
         LOG.info("training {} on {} workers ({} backend), checkpoints at {}", config.model().name() != null
                 ? config.model().name() : "a custom DiT", workers, config.collective().backend(), config.checkpoint().uri());
@@ -126,7 +136,8 @@ public final class DistributedTraining {
         TrainingMetricsSource source = TrainingMetricsSource.of(jsc);
         org.apache.spark.scheduler.SparkListener feed = source.listener(progress);
         jsc.sc().addSparkListener(feed);
-        TrainingTask task = new TrainingTask(config, new HadoopSettings(jsc.hadoopConfiguration()), progress);
+        TrainingTask task = new TrainingTask(config, new HadoopSettings(jsc.hadoopConfiguration()), progress,
+                listeners);
         WorkerResult[] results;
         String group = "dit-train-" + java.util.UUID.randomUUID();
         jsc.setJobGroup(group, description(jsc, config), true);

@@ -4,6 +4,9 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.errors.DitUserError;
+import dev.ditspark.sparkcommon.FailFast;
+import dev.ditspark.sparkcommon.HadoopSettings;
+import dev.ditspark.sparkcommon.TaskGpu;
 import dev.ditspark.core.errors.Failures;
 import dev.ditspark.core.sample.SampleChunks;
 import dev.ditspark.core.sample.SampleModel;
@@ -51,7 +54,7 @@ final class SamplingTask implements FlatMapFunction<Iterator<Integer>, String> {
         }
         String failAt = ctx.getLocalProperty(FAIL_AT_CHUNK);
         try {
-            Device device = TrainingTask.device(ctx);
+            Device device = TaskGpu.of(ctx);
             LOG.info("sampling task {}: {} chunks on {} (attempt {})", task, ks.length, device, ctx.attemptNumber());
             SampleChunks chunks = SampleChunks.attach(plan.chunksLocation(), hadoop.toConfiguration());
             try (NDManager manager = TorchEngine.newManager(device)) {
@@ -76,9 +79,7 @@ final class SamplingTask implements FlatMapFunction<Iterator<Integer>, String> {
             }
         } catch (IOException | RuntimeException e) {
             // The same input fails the same way on every attempt: say so, and the driver ends the job unretried.
-            if (Failures.isDeterministic(e) && !(e instanceof DitUserError)) {
-                throw new DitUserError("sampling task " + task + ": " + Failures.message(e), e);
-            }
+            FailFast.throwIfDeterministic("sampling task " + task, e);
             if (e instanceof IOException io) {
                 throw new UncheckedIOException("sampling task " + task + ": " + Failures.message(io), io);
             }

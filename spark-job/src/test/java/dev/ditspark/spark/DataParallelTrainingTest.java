@@ -138,15 +138,9 @@ class DataParallelTrainingTest {
         DistributedTraining.run(spark, straight);
 
         RunConfig failing = TinyRun.config(dir, data, ckpt("failing"), overrides);
-        spark.setLocalProperty(TrainingTask.FAIL_AT_STEP, "3");
-        spark.setLocalProperty(TrainingTask.FAIL_RANK, "1");
-        try {
-            List<WorkerResult> results = DistributedTraining.run(spark, failing);
-            assertEquals(6, results.get(0).finalStep());
-        } finally {
-            spark.setLocalProperty(TrainingTask.FAIL_AT_STEP, null);
-            spark.setLocalProperty(TrainingTask.FAIL_RANK, null);
-        }
+        List<WorkerResult> results = DistributedTraining.run(spark, failing,
+                new InjectedFailure(3, 1, InjectedFailure.Mode.THROW));
+        assertEquals(6, results.get(0).finalStep());
         Configuration conf = new Configuration();
         assertEquals(List.of(2L, 4L, 6L), CheckpointStore.open(ckpt("failing"), conf).committedSteps());
         for (String file : List.of("model", "ema", "optimizer")) {

@@ -42,10 +42,8 @@ class ExecutorLossRecoveryTest {
                 .set("spark.executorEnv.OPT_OUT_TRACKING", "true");
         try (JavaSparkContext spark = new JavaSparkContext(conf)) {
             DistributedTraining.run(spark, TinyRun.config(dir, data, straight, overrides));
-            spark.setLocalProperty(TrainingTask.FAIL_AT_STEP, "3");
-            spark.setLocalProperty(TrainingTask.FAIL_RANK, "1");
-            spark.setLocalProperty(TrainingTask.FAIL_MODE, "halt");
-            List<WorkerResult> results = DistributedTraining.run(spark, TinyRun.config(dir, data, killed, overrides));
+            List<WorkerResult> results = DistributedTraining.run(spark, TinyRun.config(dir, data, killed, overrides),
+                    new InjectedFailure(3, 1, InjectedFailure.Mode.HALT));
             assertEquals(6, results.get(1).finalStep());
         }
         Configuration hadoop = new Configuration();
@@ -72,10 +70,8 @@ class ExecutorLossRecoveryTest {
                 .set("spark.executorEnv.OPT_OUT_TRACKING", "true");
         try (JavaSparkContext spark = new JavaSparkContext(conf)) {
             DistributedTraining.run(spark, TinyRun.config(dir, data, straight, overrides));
-            spark.setLocalProperty(TrainingTask.FAIL_AT_STEP, "3");
-            spark.setLocalProperty(TrainingTask.FAIL_RANK, "1");
-            spark.setLocalProperty(TrainingTask.FAIL_MODE, "sigterm");
-            List<WorkerResult> results = DistributedTraining.run(spark, TinyRun.config(dir, data, stopped, overrides));
+            List<WorkerResult> results = DistributedTraining.run(spark, TinyRun.config(dir, data, stopped, overrides),
+                    new InjectedFailure(3, 1, InjectedFailure.Mode.SIGTERM));
             assertEquals(8, results.get(1).finalStep());
         }
         Configuration hadoop = new Configuration();

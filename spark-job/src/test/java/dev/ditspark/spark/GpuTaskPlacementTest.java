@@ -42,7 +42,7 @@ class GpuTaskPlacementTest {
         @Override
         public Iterator<String> apply(Iterator<Integer> ignored) {
             BarrierTaskContext ctx = BarrierTaskContext.get();
-            String device = TrainingTask.device(ctx).toString();
+            String device = dev.ditspark.sparkcommon.TaskGpu.of(ctx).toString();
             ctx.barrier(); // all 8 at once, as a training stage runs them
             return CollectionConverters.asScala(List.of(device).iterator());
         }

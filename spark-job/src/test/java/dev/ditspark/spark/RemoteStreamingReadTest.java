@@ -34,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("e2e")
 class RemoteStreamingReadTest {
+    private static final java.io.PrintWriter OUT = new java.io.PrintWriter(System.out, true);
     private static final int ROWS = 2000;
     private static final long BUDGET = 160L << 20;
 
@@ -118,7 +119,7 @@ class RemoteStreamingReadTest {
             assertTrue(s.peakHeldBytes() <= BUDGET, s.peakHeldBytes() + " bytes held");
         }
         System.out.printf("%nrandom latents 4x32x32 float16 (256 px), %d rows, from %s:%n", ROWS, where);
-        ShardReadBenchmark.whole(uri, conf, 4).print("  whole share, 4 threads");
-        ShardReadBenchmark.stream(uri, conf, BUDGET, 250).print("  streamed, 1 stream");
+        ShardReadBenchmark.whole(uri, conf, 4).print(OUT, "  whole share, 4 threads");
+        ShardReadBenchmark.stream(uri, conf, BUDGET, 250).print(OUT, "  streamed, 1 stream");
     }
 }

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.ditspark.core.collective.TcpCollective;
 import dev.ditspark.core.engine.TorchEngine;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
@@ -53,11 +53,13 @@ public final class AllreduceBenchmark {
         int[] sizesMb = args.length > 0 ? parse(args[0]) : new int[] {1, 4, 16, 64, 256};
         int[] worlds = args.length > 1 ? parse(args[1]) : new int[] {2, 4};
         int repeats = args.length > 2 ? Integer.parseInt(args[2]) : 3;
-        run(sizesMb, worlds, repeats, System.out);
-        printModel(System.out);
+        PrintWriter out = new PrintWriter(System.out, true);
+        run(sizesMb, worlds, repeats, out);
+        printModel(out);
+        out.flush();
     }
 
-    public static void run(int[] sizesMb, int[] worlds, int repeats, PrintStream out) throws Exception {
+    public static void run(int[] sizesMb, int[] worlds, int repeats, PrintWriter out) throws Exception {
         out.printf(Locale.ROOT, "tcp ring allreduce on loopback, %d cores, best of %d%n",
                 Runtime.getRuntime().availableProcessors(), repeats);
         out.printf(Locale.ROOT, "%8s %6s %10s %12s %12s %14s%n", "MB", "ranks", "ms", "algbw GB/s", "busbw GB/s",
@@ -165,7 +167,7 @@ public final class AllreduceBenchmark {
      * NVLink bus bandwidth; across nodes a ring is limited by the node's network bandwidth (NCCL runs one ring
      * per NIC, so the figure is the node's NICs together).
      */
-    public static void printModel(PrintStream out) {
+    public static void printModel(PrintWriter out) {
         double[] nvlinkGBps = {150, 400};
         double[][] nics = {{1, 100}, {1, 400}, {8, 400}}; // NICs per node × Gb/s
         out.printf(Locale.ROOT, "%nring model: allreduce of DiT-XL/2 gradients, %.2f GB float32, 8 GPUs per node,"

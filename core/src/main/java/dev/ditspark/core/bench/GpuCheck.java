@@ -115,7 +115,7 @@ public final class GpuCheck {
         check("NCCL, world size 1", this::nccl);
         check(model + " train step, batch " + batch + ", tf32", () -> trainSteps(true, steps));
         check(model + " train step, batch " + batch + ", fp32", () -> trainSteps(false, fp32Steps));
-        check(model + " DDPM-250 sampling step, cfg 4, batch 8", this::samplingStep);
+        check(model + " DDPM-250 sampling step, guidance scale 4, batch 8", this::samplingStep);
         print();
         return failed ? 1 : 0;
     }
@@ -308,10 +308,10 @@ public final class GpuCheck {
         try (NDManager m = TorchEngine.newManager(Device.gpu(0))) {
             DiT dit = new DiT(cfg);
             dit.initialize(m, new SplittableRandom(0));
-            ClassifierFreeGuidance cfgGuide = new ClassifierFreeGuidance(dit, 4.0);
+            ClassifierFreeGuidance guidance = new ClassifierFreeGuidance(dit, 4.0);
             int n = 8;
             NDArray z = m.randomNormal(new Shape(2L * n, cfg.inChannels(), cfg.inputSize(), cfg.inputSize()));
-            long[] labels = cfgGuide.doubledLabels(new long[] {0, 1, 2, 3, 4, 5, 6, 7});
+            long[] labels = guidance.doubledLabels(new long[] {0, 1, 2, 3, 4, 5, 6, 7});
             NDArray y = m.create(labels);
             double[] seconds = new double[5];
             try (NoGrad off = NoGrad.enter()) {
@@ -323,7 +323,7 @@ public final class GpuCheck {
                     Arrays.fill(t, step);
                     try (NDManager s = m.newSubManager()) {
                         x.tempAttach(s);
-                        NDArray out = cfgGuide.denoiser().apply(x, s.full(new Shape(2L * n),
+                        NDArray out = guidance.denoiser().apply(x, s.full(new Shape(2L * n),
                                 diffusion.schedule().originalTimestep(step), DataType.INT64), y);
                         NDArray next = diffusion.ddpmStep(out, x, t, s.randomNormal(x.getShape()));
                         next.get(0, 0, 0, 0).getFloat(); // sync

@@ -10,6 +10,7 @@ import dev.ditspark.core.data.LatentStream;
 import dev.ditspark.core.data.LatentShardWriter;
 import dev.ditspark.core.data.LatentSubset;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -39,13 +40,27 @@ public final class ShardReadBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        int images = args.length > 0 ? Integer.parseInt(args[0]) : 60_000;
-        int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 5;
-        Path work = args.length > 2 && !args[2].isEmpty() ? Path.of(args[2]) : Files.createTempDirectory("shard-read-bench");
-        long budget = (args.length > 3 ? Long.parseLong(args[3]) : 1024) << 20;
+        PrintWriter out = new PrintWriter(System.out, true);
+        run(args.length > 0 ? Integer.parseInt(args[0]) : 60_000, args.length > 1 ? Integer.parseInt(args[1]) : 5,
+                args.length > 2 && !args[2].isEmpty() ? Path.of(args[2]) : null, args.length > 3 ? Long.parseLong(args[3]) : 1024,
+                out);
+        out.flush();
+    }
+
+    /**
+     * Writes and reads the shards, printing to {@code out}.
+     *
+     * @param images Fashion-MNIST training images to use (at most 60,000)
+     * @param repeats timed reads per case; the fastest is printed
+     * @param workDir where the shards go (kept), or null for a temporary directory deleted afterwards
+     * @param memoryMb the streaming reader's budget ({@code data.memory_mb}), MiB
+     */
+    public static void run(int images, int repeats, Path workDir, long memoryMb, PrintWriter out) throws IOException {
+        Path work = workDir != null ? workDir : Files.createTempDirectory("shard-read-bench");
+        long budget = memoryMb << 20;
         Configuration conf = new Configuration();
         FashionMnist.Images fm = FashionMnist.installed().readImages(FashionMnist.Split.TRAIN, images);
-        System.out.printf("Fashion-MNIST: %d images, %d cores, work dir %s%n", fm.count(),
+        out.printf("Fashion-MNIST: %d images, %d cores, work dir %s%n", fm.count(),
                 Runtime.getRuntime().availableProcessors(), work);
         try {
             for (LatentDType dtype : LatentDType.values()) {
@@ -55,9 +70,9 @@ public final class ShardReadBenchmark {
                     long t0 = System.nanoTime();
                     write(fm, uri, dtype, codec, conf);
                     double writeS = (System.nanoTime() - t0) / 1e9;
-                    measure(uri, dtype + " " + codec, writeS, repeats, conf);
+                    measure(uri, dtype + " " + codec, writeS, repeats, conf, out);
                     stream(uri, conf, budget, 256); // warm-up (JIT), as best() does for the others
-                    stream(uri, conf, budget, 256).print("  streamed, 1 stream");
+                    stream(uri, conf, budget, 256).print(out, "  streamed, 1 stream");
                 }
             }
             for (int side : new int[] {32, 64}) {
@@ -65,13 +80,13 @@ public final class ShardReadBenchmark {
                 int rows = side == 32 ? 16_000 : 4_000;
                 long t0 = System.nanoTime();
                 writeLatents(uri, rows, side, CompressionCodecName.SNAPPY, conf);
-                System.out.printf("%nrandom latents 4x%dx%d float16 (%d px), snappy: %d rows, written in %.1f s%n", side, side,
+                out.printf("%nrandom latents 4x%dx%d float16 (%d px), snappy: %d rows, written in %.1f s%n", side, side,
                         side * 8, rows, (System.nanoTime() - t0) / 1e9);
-                whole(uri, conf, 4).print("  whole share, 4 threads");
-                stream(uri, conf, budget, 256).print("  streamed, 1 stream");
+                whole(uri, conf, 4).print(out, "  whole share, 4 threads");
+                stream(uri, conf, budget, 256).print(out, "  streamed, 1 stream");
             }
         } finally {
-            if (args.length <= 2 || args[2].isEmpty()) {
+            if (workDir == null) {
                 deleteTree(work);
             }
         }
@@ -102,8 +117,8 @@ public final class ShardReadBenchmark {
             return rows / seconds;
         }
 
-        public void print(String what) {
-            System.out.printf("%s: %.3f s (%.3f s CPU), %8.0f samples/s, %7.0f MB/s of arrays, reader holds %.1f MiB, "
+        public void print(PrintWriter out, String what) {
+            out.printf("%s: %.3f s (%.3f s CPU), %8.0f samples/s, %7.0f MB/s of arrays, reader holds %.1f MiB, "
                             + "heap peak %.1f MiB%s%n", what, seconds, cpuSeconds, rowsPerSecond(), arrayBytes / seconds / 1e6,
                     heldBytes / 1048576.0, heapPeakBytes / 1048576.0, note.isEmpty() ? "" : " (" + note + ")");
         }
@@ -210,23 +225,23 @@ public final class ShardReadBenchmark {
         }
     }
 
-    private static void measure(String uri, String what, double writeSeconds, int repeats, Configuration conf)
-            throws IOException {
+    private static void measure(String uri, String what, double writeSeconds, int repeats, Configuration conf,
+            PrintWriter out) throws IOException {
         LatentDataset ds = LatentDataset.open(uri, conf);
         DatasetManifest m = ds.manifest();
         long fileBytes = fileBytes(uri);
         long arrayBytes = 4L * m.count() * m.bytesPerArray();
-        System.out.printf("%n%s: %d rows in %d shards, files %.1f MB, arrays %.1f MB, written in %.2f s%n", what,
+        out.printf("%n%s: %d rows in %d shards, files %.1f MB, arrays %.1f MB, written in %.2f s%n", what,
                 m.count(), m.shards().size(), fileBytes / 1e6, arrayBytes / 1e6, writeSeconds);
         for (int threads : new int[] {1, 4}) {
             LatentDataset d = ds.withReadThreads(threads);
             double s = best(repeats, () -> d.loadAll());
-            report("  column readers (CRC checked), " + threads + " thread" + (threads > 1 ? "s" : " "), s, m.count(), arrayBytes,
+            report(out, "  column readers (CRC checked), " + threads + " thread" + (threads > 1 ? "s" : " "), s, m.count(), arrayBytes,
                     fileBytes);
         }
         if ((long) m.bytesPerArray() * m.count() <= Integer.MAX_VALUE) {
             double s = best(Math.min(repeats, 3), () -> readGroups(uri, m, conf));
-            report("  Group records (no CRC check), 1 thread", s, m.count(), arrayBytes, fileBytes);
+            report(out, "  Group records (no CRC check), 1 thread", s, m.count(), arrayBytes, fileBytes);
         }
 
         LatentSubset all = ds.loadAll();
@@ -238,7 +253,7 @@ public final class ShardReadBenchmark {
             }
             return buf;
         });
-        System.out.printf("  decode to float (mean+std, as a training step does): %.0f samples/s, %.0f MB/s of arrays%n",
+        out.printf("  decode to float (mean+std, as a training step does): %.0f samples/s, %.0f MB/s of arrays%n",
                 all.size() / decode, all.size() * 2.0 * m.bytesPerArray() / decode / 1e6);
     }
 
@@ -263,8 +278,9 @@ public final class ShardReadBenchmark {
         return store;
     }
 
-    private static void report(String what, double seconds, long rows, long arrayBytes, long fileBytes) {
-        System.out.printf("%s: %.3f s, %8.0f samples/s, %7.0f MB/s of arrays, %7.0f MB/s of files%n", what, seconds,
+    private static void report(PrintWriter out, String what, double seconds, long rows, long arrayBytes,
+            long fileBytes) {
+        out.printf("%s: %.3f s, %8.0f samples/s, %7.0f MB/s of arrays, %7.0f MB/s of files%n", what, seconds,
                 rows / seconds, arrayBytes / seconds / 1e6, fileBytes / seconds / 1e6);
     }
 

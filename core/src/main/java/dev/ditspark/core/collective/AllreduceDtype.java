@@ -1,6 +1,7 @@
 package dev.ditspark.core.collective;
 
 import ai.djl.ndarray.types.DataType;
+import dev.ditspark.core.config.FloatType;
 
 /**
  * The type gradients travel in during an allreduce ({@code collective.allreduce_dtype}). {@code FP32} sums in
@@ -11,32 +12,34 @@ import ai.djl.ndarray.types.DataType;
  * fp16 has 11 bits but overflows past 65504 and flushes below 6e-8.
  */
 public enum AllreduceDtype {
-    FP32("fp32", 4, DataType.FLOAT32),
-    FP16("fp16", 2, DataType.FLOAT16),
-    BF16("bf16", 2, DataType.BFLOAT16);
+    FP32(FloatType.FLOAT32, 4, DataType.FLOAT32),
+    FP16(FloatType.FLOAT16, 2, DataType.FLOAT16),
+    BF16(FloatType.BFLOAT16, 2, DataType.BFLOAT16);
 
-    private final String configName;
+    private final FloatType type;
     private final int bytes;
     private final DataType dataType;
 
-    AllreduceDtype(String configName, int bytes, DataType dataType) {
-        this.configName = configName;
+    AllreduceDtype(FloatType type, int bytes, DataType dataType) {
+        this.type = type;
         this.bytes = bytes;
         this.dataType = dataType;
     }
 
-    /** fp32, fp16 or bf16 (collective.allreduce_dtype). */
+    /** collective.allreduce_dtype: float32, float16 or bfloat16, in any {@link FloatType} spelling (fp16, bf16...). */
     public static AllreduceDtype parse(String name) {
+        FloatType t = FloatType.parse(name, "collective.allreduce_dtype");
         for (AllreduceDtype d : values()) {
-            if (d.configName.equals(name)) {
+            if (d.type == t) {
                 return d;
             }
         }
-        throw new IllegalArgumentException("collective.allreduce_dtype: fp32, fp16 or bf16, got " + name);
+        throw new IllegalStateException(t.toString());
     }
 
+    /** float32, float16 or bfloat16 ({@link FloatType#id()}). */
     public String configName() {
-        return configName;
+        return type.id();
     }
 
     /** Bytes per element on the wire. */

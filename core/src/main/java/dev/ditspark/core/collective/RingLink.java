@@ -145,25 +145,27 @@ final class RingLink implements AutoCloseable {
     }
 
     /**
-     * Every operation opens with a 24-byte header around the ring (kind, sequence number, payload bytes): ranks
-     * that call different operations, or the same one with different tensors, fail with a message saying so
-     * instead of reading each other's bytes as floats.
+     * Every operation opens with a 28-byte header around the ring (magic, the operation's {@link OpTag}, sequence
+     * number, payload bytes): ranks that call different operations, or the same one with different tensors, dtype or
+     * root, fail with a message saying so instead of reading each other's bytes as floats.
      */
-    void checkAgreement(int kind, long sequence, long bytes) {
-        ByteBuffer out = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
-        out.putInt(0x44495452).putInt(kind).putLong(sequence).putLong(bytes).flip();
-        ByteBuffer in = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+    void checkAgreement(OpTag tag, long sequence, long bytes) {
+        ByteBuffer out = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
+        out.putInt(0x44495452).putInt(tag.kindOnWire()).putInt(tag.argument()).putLong(sequence).putLong(bytes).flip();
+        ByteBuffer in = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
         exchange(out, in);
         in.flip();
         int magic = in.getInt();
         int theirKind = in.getInt();
+        int theirArgument = in.getInt();
         long theirSeq = in.getLong();
         long theirBytes = in.getLong();
-        if (magic != 0x44495452 || theirKind != kind || theirSeq != sequence || theirBytes != bytes) {
-            throw fail(String.format(Locale.ROOT, "rank %d called operation %d #%d over %d bytes, this rank operation"
-                    + " %d #%d over %d bytes: every rank must make the same collective calls with tensors of the same"
-                    + " shapes in the same order", prevRank(), theirKind, theirSeq, theirBytes, kind, sequence, bytes),
-                    null);
+        OpTag theirs = OpTag.fromWire(theirKind, theirArgument);
+        if (magic != 0x44495452 || !tag.equals(theirs) || theirSeq != sequence || theirBytes != bytes) {
+            throw fail(String.format(Locale.ROOT, "rank %d called %s #%d over %d bytes, this rank %s #%d over %d bytes:"
+                    + " every rank must make the same collective calls with tensors of the same shapes in the same"
+                    + " order", prevRank(), OpTag.describe(theirs, theirKind, theirArgument), theirSeq, theirBytes, tag,
+                    sequence, bytes), null);
         }
     }
 

@@ -34,9 +34,6 @@ import org.apache.logging.log4j.Logger;
 public final class TcpCollective implements Collective {
     private static final Logger LOG = LogManager.getLogger(TcpCollective.class);
     private static final int HELLO = 0x44495448;
-    private static final int ALLREDUCE = 1;
-    private static final int BROADCAST = 2;
-    private static final int BARRIER = 3;
 
     /**
      * The silence timeout, the fusion bucket size (Horovod's default fusion threshold is 64 MB, DDP's 25 MB) and
@@ -271,7 +268,7 @@ public final class TcpCollective implements Collective {
             run(String.format(Locale.ROOT, "allreduce #%d bucket %d/%d (%.1f MB %s)", seq, i + 1, buckets.size(),
                     wireBytes / 1e6, dtype.configName()), () -> {
                 // The dtype is part of the agreement: ranks configured differently fail instead of mixing types.
-                link.checkAgreement(ALLREDUCE + 16 * dtype.ordinal(), seq, wireBytes);
+                link.checkAgreement(OpTag.allreduce(dtype), seq, wireBytes);
                 if (dtype == AllreduceDtype.FP32) {
                     ring.mean(buf, count);
                 } else {
@@ -304,7 +301,7 @@ public final class TcpCollective implements Collective {
             }
             run(String.format(Locale.ROOT, "broadcast #%d from rank %d bucket %d/%d (%.1f MB)", seq, root, i + 1,
                     buckets.size(), b.bytes() / 1e6), () -> {
-                link.checkAgreement(BROADCAST * 1024 + root, seq, b.bytes());
+                link.checkAgreement(OpTag.broadcast(root), seq, b.bytes());
                 RingBroadcast.broadcast(link, buf, (int) b.bytes(), root);
             });
             if (rank != root) {
@@ -322,7 +319,7 @@ public final class TcpCollective implements Collective {
         long seq = sequence++;
         ByteBuffer one = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
         run("barrier #" + seq, () -> {
-            link.checkAgreement(BARRIER, seq, 4);
+            link.checkAgreement(OpTag.barrier(), seq, 4);
             ring.mean(one, 1); // every rank's float is in the result: nobody leaves before all have arrived
         });
     }

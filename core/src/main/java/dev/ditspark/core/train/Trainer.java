@@ -308,9 +308,7 @@ public final class Trainer implements AutoCloseable {
                 spec.perWorkerBatch(), spec.accumulationSteps(), step, spec.maxSteps());
         StepMetrics last = null;
         openHistory();
-        double[] sums = new double[4]; // loss, mse, vb, step seconds over the log window
-        long window = 0;
-        long windowStart = System.nanoTime();
+        LogWindow window = new LogWindow();
         while (step < spec.maxSteps()) {
             String stop = agreedStop();
             if (stop != null) {
@@ -323,41 +321,33 @@ public final class Trainer implements AutoCloseable {
                         + " holds it; run the same command to resume" : "no step was trained");
                 break;
             }
-            long t0 = System.nanoTime();
-            double[] m;
             try {
-                m = trainStep();
+                last = trainStep();
             } catch (TrainingDivergedException e) {
                 throw explainDivergence(e);
             }
-            watchForDivergence(step, m[0]);
-            last = new StepMetrics(step, epoch, m[0], m[1], m[2], (System.nanoTime() - t0) / 1e9, spec.globalBatch());
+            watchForDivergence(step, last.loss());
             listener.onStep(last);
-            sums[0] += m[0];
-            sums[1] += m[1];
-            sums[2] += m[2];
-            sums[3] += last.stepSeconds();
-            window++;
+            window.add(last);
             long sampling = System.nanoTime();
             Map<String, Double> evaluated = samples != null ? samples.afterStep(step, ema) : Map.of();
-            windowStart += System.nanoTime() - sampling; // images/s counts training, not grids and evaluations
+            window.exclude(System.nanoTime() - sampling); // images/s counts training, not grids and evaluations
             if (isLogStep(step)) {
-                double seconds = (System.nanoTime() - windowStart) / 1e9;
-                MetricsRecord r = new MetricsRecord(step, epoch, imagesSeen, sums[0] / window, sums[1] / window,
-                        sums[2] / window, m[3], spec.lr(), window * spec.globalBatch() / seconds, sums[3] / window,
+                double seconds = window.seconds();
+                MetricsRecord r = new MetricsRecord(step, epoch, imagesSeen, window.loss / window.steps,
+                        window.mse / window.steps, window.vb / window.steps, last.gradientNorm(), spec.lr(),
+                        window.steps * spec.globalBatch() / seconds, window.stepSeconds / window.steps,
                         MetricsHistory.heapUsedBytes(), MetricsHistory.residentBytes(), System.currentTimeMillis() / 1e3,
                         evaluated);
                 LOG.info(String.format("step %d epoch %d loss %.4f (mse %.4f vb %.4f) %.2f steps/s %.1f images/s",
-                        step, epoch, r.loss(), r.mse(), r.vb(), window / seconds, r.imagesPerSecond()));
+                        step, epoch, r.loss(), r.mse(), r.vb(), window.steps / seconds, r.imagesPerSecond()));
                 if (collective.rank() == 0) {
                     if (history != null) {
                         history.append(r);
                     }
                     listener.onLog(r);
                 }
-                Arrays.fill(sums, 0);
-                window = 0;
-                windowStart = System.nanoTime();
+                window = new LogWindow();
             }
             if (step % config.checkpoint().every() == 0 || step == spec.maxSteps()) {
                 checkpoint();
@@ -365,6 +355,34 @@ public final class Trainer implements AutoCloseable {
             }
         }
         return last;
+    }
+
+    /** Sums of the steps since the last logged one; metrics.jsonl gets their means. */
+    private static final class LogWindow {
+        private long start = System.nanoTime();
+        long steps;
+        double loss;
+        double mse;
+        double vb;
+        double stepSeconds;
+
+        void add(StepMetrics m) {
+            steps++;
+            loss += m.loss();
+            mse += m.mse();
+            vb += m.vb();
+            stepSeconds += m.stepSeconds();
+        }
+
+        /** Leaves {@code nanos} (a grid, an evaluation) out of the window's time. */
+        void exclude(long nanos) {
+            start += nanos;
+        }
+
+        /** Wall time since the window opened (steps, checkpoints and everything between them, grids and evaluations not). */
+        double seconds() {
+            return (System.nanoTime() - start) / 1e9;
+        }
     }
 
     private boolean isLogStep(long completed) {
@@ -397,13 +415,14 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * One optimizer step; returns the global-batch means {loss, mse, vb} and, on a step that is logged, the L2
-     * norm of the averaged gradients (else NaN). On a GPU the step waits for the device
+     * One optimizer step; returns its global-batch means (loss, mse, vb), its wall time and, on a step that is
+     * logged, the L2 norm of the averaged gradients (else NaN). On a GPU the step waits for the device
      * once, at a single read-back of four numbers after the gradient allreduce: the micro-batch metrics are summed
      * on the device, every constant is made there ({@code full}, no host copy), and the finiteness check of the
      * averaged gradients is one reduction read back with the metrics.
      */
-    private double[] trainStep() {
+    private StepMetrics trainStep() {
+        long t0 = System.nanoTime();
         LatentStream.Batch drawn = data.next();
         if (drawn.cursor().epoch() != epoch || drawn.cursor().position() != positionInEpoch) {
             throw new IllegalStateException("data stream at " + drawn.cursor() + ", trainer at epoch " + epoch + " sample "
@@ -473,7 +492,8 @@ public final class Trainer implements AutoCloseable {
             DataCursor next = drawn.next();
             epoch = next.epoch();
             positionInEpoch = next.position();
-            return new double[] {m[0], m[1], m[2], logged ? m[4] : Double.NaN};
+            return new StepMetrics(step, epoch, m[0], m[1], m[2], (System.nanoTime() - t0) / 1e9, spec.globalBatch(),
+                    logged ? m[4] : Double.NaN);
         }
     }
 

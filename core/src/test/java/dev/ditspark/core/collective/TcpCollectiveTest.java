@@ -252,6 +252,26 @@ class TcpCollectiveTest {
     }
 
     @Test
+    void ranksBroadcastingFromDifferentRootsFailNamingBoth() throws Exception {
+        List<TcpCollective> ranks = ring(2, TcpCollective.Options.of(TIMEOUT));
+        List<Future<Object>> f = submitAll(ranks, rank -> {
+            try (NDManager m = TorchEngine.newManager()) {
+                ranks.get(rank).broadcast(List.of(m.zeros(new Shape(4))), rank); // each rank thinks it is the root
+                return null;
+            }
+        });
+        for (int rank = 0; rank < 2; rank++) {
+            Future<Object> r = f.get(rank);
+            Throwable e = assertThrows(ExecutionException.class, () -> r.get(10, TimeUnit.SECONDS)).getCause();
+            assertInstanceOf(CollectiveException.class, e);
+            int other = 1 - rank;
+            assertTrue(e.getMessage().contains("rank " + other + " called broadcast from rank " + other
+                    + " #0 over 16 bytes, this rank broadcast from rank " + rank + " #0 over 16 bytes"), e.getMessage());
+        }
+        closeAll(ranks);
+    }
+
+    @Test
     void ranksWithDifferentAllreduceDtypesFailSayingSo() throws Exception {
         List<TcpCollective.Endpoint> endpoints = List.of(TcpCollective.listen("127.0.0.1"),
                 TcpCollective.listen("127.0.0.1"));
@@ -267,6 +287,8 @@ class TcpCollectiveTest {
             }
         }));
         assertTrue(e.getMessage().contains("every rank must make the same collective calls"), e.getMessage());
+        assertTrue(e.getMessage().matches("(?s).*called allreduce in (float32|bfloat16) #0 over \\d+ bytes, this rank "
+                + "allreduce in (bfloat16|float32) #0.*"), e.getMessage());
         closeAll(ranks);
     }
 

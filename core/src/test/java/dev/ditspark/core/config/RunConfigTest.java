@@ -89,17 +89,21 @@ class RunConfigTest {
         assertEquals(null, defaults.train().precision());
         assertEquals("tf32", defaults.train().precisionFor(true), "TF32 on GPUs, as the reference");
         assertEquals("fp32", defaults.train().precisionFor(false));
-        assertEquals("fp32", defaults.collective().allreduceDtype());
+        assertEquals("float32", defaults.collective().allreduceDtype());
         RunConfig set = RunConfig.load(f, List.of("train.precision=fp32", "collective.allreduce_dtype=bf16"));
         assertEquals("fp32", set.train().precisionFor(true));
-        assertEquals("bf16", set.collective().allreduceDtype());
+        assertEquals("bfloat16", set.collective().allreduceDtype(), "one spelling (FloatType), bf16 accepted");
         // the settings survive the trip to the executors (the task re-binds the driver's tree)
         RunConfig again = RunConfig.bind((com.fasterxml.jackson.databind.node.ObjectNode) set.toTree(), List.of(), "tree");
         assertEquals("fp32", again.train().precision());
-        assertEquals("bf16", again.collective().allreduceDtype());
+        assertEquals("bfloat16", again.collective().allreduceDtype());
+        for (String half : List.of("fp16", "f16", "float16", "FP16", "half")) {
+            assertEquals("float16", RunConfig.load(f, List.of("collective.allreduce_dtype=" + half)).collective()
+                    .allreduceDtype(), half);
+        }
         assertMessage("train.precision: fp32 or tf32, got bf16",
                 () -> RunConfig.load(f, List.of("train.precision=bf16")));
-        assertMessage("collective.allreduce_dtype: fp32, fp16 or bf16, got int8",
+        assertMessage("collective.allreduce_dtype: float32, float16 or bfloat16 (or f32/fp32, f16/fp16, bf16), got int8",
                 () -> RunConfig.load(f, List.of("collective.allreduce_dtype=int8")));
     }
 
