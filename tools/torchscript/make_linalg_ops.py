@@ -1,4 +1,4 @@
-"""Writes core/src/main/resources/dev/ditspark/core/eval/linalg_ops.pt, the TorchScript module behind
+"""Writes core/src/main/resources/dev/ditspark/core/engine/linalg_ops.pt, the TorchScript module behind
 dev.ditspark.core.eval.LinalgOps: libtorch's LAPACK (CPU) or cuSOLVER (CUDA) symmetric eigensolver for the
 Frechet distance at FID's 2048 dimensions, which DJL does not expose.
 

@@ -1,5 +1,7 @@
 package dev.ditspark.core.eval;
 
+import dev.ditspark.core.engine.LinalgOps;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;

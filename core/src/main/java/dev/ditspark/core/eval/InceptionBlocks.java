@@ -1,5 +1,7 @@
 package dev.ditspark.core.eval;
 
+import ai.djl.nn.pooling.Pool;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -77,9 +79,8 @@ final class InceptionBlocks {
             if (foldedWeight == null) {
                 throw new IllegalStateException("Inception weights not prepared: load them first");
             }
-            NDArray y = x.getNDArrayInternal()
-                    .convolution(x, foldedWeight, foldedBias, stride, padding, new Shape(1, 1), 1)
-                    .singletonOrThrow();
+            NDArray y = ai.djl.nn.convolutional.Conv2d.conv2d(x, foldedWeight, foldedBias, stride, padding,
+                    new Shape(1, 1), 1).singletonOrThrow();
             return Functional.relu(y);
         }
     }
@@ -136,13 +137,13 @@ final class InceptionBlocks {
     static NDArray avgPool3(NDArray x) {
         Shape s = x.getShape();
         NDArray ones = x.getManager().ones(new Shape(1, 1, s.get(2), s.get(3)), x.getDataType());
-        NDArray sum = x.getNDArrayInternal().avgPool(new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false, false);
-        NDArray count = ones.getNDArrayInternal().avgPool(new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false, false);
+        NDArray sum = Pool.avgPool2d(x, new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false, false);
+        NDArray count = Pool.avgPool2d(ones, new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false, false);
         return sum.div(count);
     }
 
     static NDArray maxPool3(NDArray x, int stride, int pad) {
-        return x.getNDArrayInternal().maxPool(new Shape(3, 3), new Shape(stride, stride), new Shape(pad, pad), false);
+        return Pool.maxPool2d(x, new Shape(3, 3), new Shape(stride, stride), new Shape(pad, pad), false);
     }
 
     static NDArray cat(NDArray... parts) {

@@ -1,5 +1,7 @@
 package dev.ditspark.core.eval;
 
+import dev.ditspark.core.engine.LinalgOps;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
