@@ -1,6 +1,6 @@
 package dev.ditspark.core.diffusion;
 
-import static dev.ditspark.core.model.Functional.scalar;
+import static dev.ditspark.core.nn.Functional.scalar;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -20,7 +20,7 @@ import java.util.Arrays;
  * manager ({@link DiffusionTables}); a call gathers the rows of its batch with one index tensor (one (N) int64
  * upload; none when every sample has the same step, as in sampling, where the row is a view), and every
  * coefficient is a column of that block shaped (N, 1, …, 1). Constants are filled on the device
- * ({@link dev.ditspark.core.model.Functional#scalar}), never copied from the host. The model is always called with the ORIGINAL step
+ * ({@link dev.ditspark.core.nn.Functional#scalar}), never copied from the host. The model is always called with the ORIGINAL step
  * ({@link NoiseSchedule#timestepMap}), gathered from the same table. No DJL {@code Number} overloads are used:
  * the loss runs under autograd (see Functional).
  */

@@ -1,6 +1,6 @@
 package dev.ditspark.core.diffusion;
 
-import static dev.ditspark.core.model.Functional.scalar;
+import static dev.ditspark.core.nn.Functional.scalar;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;

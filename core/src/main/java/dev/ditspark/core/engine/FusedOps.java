@@ -3,9 +3,9 @@ package dev.ditspark.core.engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
@@ -25,7 +25,7 @@ import org.apache.logging.log4j.Logger;
  *
  * <p>When the module cannot be loaded (a libtorch too old for it, a damaged jar) or is switched off with the
  * system property {@code ditspark.fused=false}, {@link #available()} is false, the log says why once, and the
- * callers ({@code dev.ditspark.core.model.Functional}) run their composed versions. Results attach to the
+ * callers ({@code dev.ditspark.core.nn.Functional}) run their composed versions. Results attach to the
  * first input's manager, as every other op's.
  */
 public final class FusedOps {

@@ -6,10 +6,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
-import dev.ditspark.core.model.Functional;
-import dev.ditspark.core.model.Init;
-import dev.ditspark.core.model.Module;
-import dev.ditspark.core.model.Parameter;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Init;
+import dev.ditspark.core.nn.Module;
+import dev.ditspark.core.nn.Parameter;
 
 /**
  * The pieces of the FID Inception-v3 (torchvision's Inception3 blocks with pytorch-fid's FID variants), under

@@ -2,6 +2,9 @@ package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Linear;
+import dev.ditspark.core.nn.ModuleList;
 
 /**
  * The paper's "adaLN" ablation (§3.2): like {@link DiTBlock} but {@code adaLN_modulation.1} is Linear(D→4D),

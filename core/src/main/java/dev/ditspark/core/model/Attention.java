@@ -1,6 +1,9 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Linear;
+import dev.ditspark.core.nn.Module;
 
 /** Multi-head self-attention with one fused {@code qkv} projection (D→3D) and an output {@code proj}. */
 public final class Attention extends Module {

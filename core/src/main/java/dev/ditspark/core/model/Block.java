@@ -1,6 +1,7 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Module;
 
 /**
  * One transformer block of a {@link DiT}. {@link DiTBlock} is the paper's adaLN-Zero block (models.py

@@ -1,6 +1,9 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Linear;
+import dev.ditspark.core.nn.Module;
 
 /**
  * Cross-attention for the paper's cross-attention block: queries from the tokens ({@code q}, D→D), keys and

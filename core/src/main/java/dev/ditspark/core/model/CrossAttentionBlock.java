@@ -1,6 +1,7 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Functional;
 
 /**
  * The paper's "cross-attention" ablation (§3.2): pre-LN self-attention, then multi-head cross-attention from the

@@ -2,6 +2,9 @@ package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Linear;
+import dev.ditspark.core.nn.ModuleList;
 
 /**
  * The DiT block with adaLN-Zero conditioning (models.py {@code DiTBlock}, paper §3.2): {@code adaLN_modulation.1}

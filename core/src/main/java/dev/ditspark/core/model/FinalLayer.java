@@ -2,6 +2,9 @@ package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Linear;
+import dev.ditspark.core.nn.ModuleList;
 
 /**
  * {@code final_layer} (models.py {@code FinalLayer}): LayerNorm (eps 1e-6, no affine), adaLN modulation SiLU then

@@ -1,6 +1,7 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Functional;
 
 /**
  * The paper's "in-context conditioning" ablation (§3.2): a plain pre-LN ViT block. The condition is not an

@@ -1,6 +1,8 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Linear;
 
 /**
  * {@code final_layer} of the in-context ablation: LayerNorm (eps 1e-6, no affine) then {@code linear}

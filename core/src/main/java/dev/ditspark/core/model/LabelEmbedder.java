@@ -1,6 +1,10 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Module;
+import dev.ditspark.core.nn.ModuleList;
+import dev.ditspark.core.nn.Parameter;
 
 /**
  * {@code y_embedder}: the label embedding table, {@link DiTConfig#labelRows} × D: num_classes rows, plus the "null"
@@ -14,7 +18,7 @@ public final class LabelEmbedder extends Module {
 
     public LabelEmbedder(int rows, int hidden) {
         // embedding_table is an nn.Embedding in the reference: key embedding_table.weight.
-        this.table = child("embedding_table", new ModuleList()).parameter("weight", rows, hidden);
+        this.table = child("embedding_table", new ModuleList()).addParameter("weight", rows, hidden);
     }
 
     /** (N) int64 labels in 0..rows-1 → (N, D) float32. */

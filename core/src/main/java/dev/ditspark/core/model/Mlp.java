@@ -1,6 +1,9 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Linear;
+import dev.ditspark.core.nn.Module;
 
 /** The block MLP: {@code fc1} D→4D, GELU (tanh approximation), {@code fc2} 4D→D. */
 public final class Mlp extends Module {

@@ -1,6 +1,7 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.types.Shape;
+import dev.ditspark.core.nn.Parameter;
 
 /**
  * What {@code dit info} reports about a configuration, computed from the model's own layers without

@@ -1,6 +1,7 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Module;
 
 /** The last layer of a {@link DiT}, tokens to patch values: {@link FinalLayer} or {@link InContextFinalLayer}. */
 public abstract class OutputLayer extends Module {

@@ -1,6 +1,10 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Module;
+import dev.ditspark.core.nn.ModuleList;
+import dev.ditspark.core.nn.Parameter;
 
 /** {@code x_embedder}: Conv2d C→D with kernel = stride = p, flattened row-major to T tokens. */
 public final class PatchEmbed extends Module {
@@ -15,8 +19,8 @@ public final class PatchEmbed extends Module {
         this.channels = channels;
         this.hidden = hidden;
         ModuleList proj = child("proj", new ModuleList()); // an nn.Conv2d in the reference: keys proj.weight, proj.bias
-        this.weight = proj.parameter("weight", hidden, channels, patch, patch);
-        this.bias = proj.parameter("bias", hidden);
+        this.weight = proj.addParameter("weight", hidden, channels, patch, patch);
+        this.bias = proj.addParameter("bias", hidden);
     }
 
     /** (N, C, H, W) → (N, T, D), token k = patch (k / g, k % g). */

@@ -1,6 +1,10 @@
 package dev.ditspark.core.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.Linear;
+import dev.ditspark.core.nn.Module;
+import dev.ditspark.core.nn.ModuleList;
 
 /** {@code t_embedder}: 256 sinusoidal frequencies → Linear(256→D) → SiLU → Linear(D→D). */
 public final class TimestepEmbedder extends Module {

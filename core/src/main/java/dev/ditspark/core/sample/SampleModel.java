@@ -7,7 +7,7 @@ import dev.ditspark.core.diffusion.GaussianDiffusion;
 import dev.ditspark.core.diffusion.ProgressListener;
 import dev.ditspark.core.model.DiT;
 import dev.ditspark.core.model.DiTConfig;
-import dev.ditspark.core.model.Functional;
+import dev.ditspark.core.nn.Functional;
 import dev.ditspark.core.vae.AutoencoderKL;
 import dev.ditspark.core.weights.SafetensorsFile;
 import dev.ditspark.core.weights.StateDict;

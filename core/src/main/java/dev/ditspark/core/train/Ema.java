@@ -1,11 +1,11 @@
 package dev.ditspark.core.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import dev.ditspark.core.engine.FusedOps;
 import dev.ditspark.core.engine.NoGrad;
-import ai.djl.ndarray.NDManager;
-import dev.ditspark.core.model.Module;
-import dev.ditspark.core.model.Parameter;
+import dev.ditspark.core.nn.Module;
+import dev.ditspark.core.nn.Parameter;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -27,7 +27,7 @@ import dev.ditspark.core.engine.NoGrad;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.DiT;
 import dev.ditspark.core.model.DiTConfig;
-import dev.ditspark.core.model.Parameter;
+import dev.ditspark.core.nn.Parameter;
 import dev.ditspark.core.weights.SafetensorsFile;
 import dev.ditspark.core.weights.StateDict;
 import dev.ditspark.core.weights.TensorDType;

@@ -2,7 +2,8 @@ package dev.ditspark.core.vae;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import dev.ditspark.core.model.Module;
+import dev.ditspark.core.nn.Conv2d;
+import dev.ditspark.core.nn.Module;
 
 /**
  * diffusers' Downsample2D of the VAE encoder: zero-pad one pixel on the right and bottom only, then a 3×3

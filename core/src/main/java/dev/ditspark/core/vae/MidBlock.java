@@ -1,8 +1,8 @@
 package dev.ditspark.core.vae;
 
 import ai.djl.ndarray.NDArray;
-import dev.ditspark.core.model.Module;
-import dev.ditspark.core.model.ModuleList;
+import dev.ditspark.core.nn.Module;
+import dev.ditspark.core.nn.ModuleList;
 
 /** diffusers' UNetMidBlock2D as the VAE uses it: resnet, attention, resnet at constant width. */
 final class MidBlock extends Module {

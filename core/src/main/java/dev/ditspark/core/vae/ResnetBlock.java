@@ -1,8 +1,10 @@
 package dev.ditspark.core.vae;
 
 import ai.djl.ndarray.NDArray;
-import dev.ditspark.core.model.Functional;
-import dev.ditspark.core.model.Module;
+import dev.ditspark.core.nn.Conv2d;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.GroupNorm;
+import dev.ditspark.core.nn.Module;
 
 /**
  * diffusers' ResnetBlock2D without a time embedding: x + conv2(SiLU(norm2(conv1(SiLU(norm1(x)))))), the skip

@@ -1,10 +1,11 @@
 package dev.ditspark.core.vae;
 
 import ai.djl.ndarray.NDArray;
-import dev.ditspark.core.model.Functional;
-import dev.ditspark.core.model.Linear;
-import dev.ditspark.core.model.Module;
-import dev.ditspark.core.model.ModuleList;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.GroupNorm;
+import dev.ditspark.core.nn.Linear;
+import dev.ditspark.core.nn.Module;
+import dev.ditspark.core.nn.ModuleList;
 
 /**
  * The mid block's single-head self-attention over the H·W positions (diffusers' Attention with

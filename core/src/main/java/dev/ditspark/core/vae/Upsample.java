@@ -1,7 +1,8 @@
 package dev.ditspark.core.vae;
 
 import ai.djl.ndarray.NDArray;
-import dev.ditspark.core.model.Module;
+import dev.ditspark.core.nn.Conv2d;
+import dev.ditspark.core.nn.Module;
 
 /** diffusers' Upsample2D of the VAE decoder: nearest-neighbour ×2, then a 3×3 "same" convolution ({@code conv}). */
 final class Upsample extends Module {

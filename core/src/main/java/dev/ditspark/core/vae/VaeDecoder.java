@@ -2,9 +2,11 @@ package dev.ditspark.core.vae;
 
 import ai.djl.ndarray.NDArray;
 import dev.ditspark.core.engine.Scope;
-import dev.ditspark.core.model.Functional;
-import dev.ditspark.core.model.Module;
-import dev.ditspark.core.model.ModuleList;
+import dev.ditspark.core.nn.Conv2d;
+import dev.ditspark.core.nn.Functional;
+import dev.ditspark.core.nn.GroupNorm;
+import dev.ditspark.core.nn.Module;
+import dev.ditspark.core.nn.ModuleList;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.ditspark.core.model.Functional;
+import dev.ditspark.core.nn.Functional;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 

@@ -12,7 +12,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ditspark.core.engine.TorchEngine;
-import dev.ditspark.core.model.Parameter;
+import dev.ditspark.core.nn.Parameter;
 import dev.ditspark.core.testing.Fixtures;
 import dev.ditspark.core.weights.SafetensorsFile;
 import dev.ditspark.core.weights.StateDict;

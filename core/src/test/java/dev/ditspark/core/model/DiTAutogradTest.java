@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.ditspark.core.engine.GradientTape;
 import dev.ditspark.core.engine.TorchEngine;
+import dev.ditspark.core.nn.Parameter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import dev.ditspark.core.engine.TorchEngine;
+import dev.ditspark.core.nn.Linear;
+import dev.ditspark.core.nn.Parameter;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;

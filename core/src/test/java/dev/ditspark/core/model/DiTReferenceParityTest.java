@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ditspark.core.engine.FusedOps;
 import dev.ditspark.core.engine.GradientTape;
 import dev.ditspark.core.engine.TorchEngine;
+import dev.ditspark.core.nn.Parameter;
 import dev.ditspark.core.testing.Fixtures;
 import dev.ditspark.core.weights.SafetensorsFile;
 import dev.ditspark.core.weights.StateDict;

@@ -16,7 +16,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.ditspark.core.engine.FusedOps;
 import dev.ditspark.core.engine.TorchEngine;
-import dev.ditspark.core.model.Parameter;
+import dev.ditspark.core.nn.Parameter;
 import dev.ditspark.core.testing.Fixtures;
 import java.util.Map;
 import java.util.SplittableRandom;

@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.ditspark.core.engine.TorchEngine;
-import dev.ditspark.core.model.Init;
-import dev.ditspark.core.model.Module;
-import dev.ditspark.core.model.Parameter;
+import dev.ditspark.core.nn.Init;
+import dev.ditspark.core.nn.Module;
+import dev.ditspark.core.nn.Parameter;
 import java.util.Map;
 import java.util.SplittableRandom;
 

@@ -25,7 +25,7 @@ import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.eval.FashionClassifier;
 import dev.ditspark.core.eval.FashionEvaluation;
 import dev.ditspark.core.model.DiT;
-import dev.ditspark.core.model.Functional;
+import dev.ditspark.core.nn.Functional;
 import dev.ditspark.core.plot.TrainingPlots;
 import dev.ditspark.core.sample.SampleGenerator;
 import dev.ditspark.core.sample.SampleImages;

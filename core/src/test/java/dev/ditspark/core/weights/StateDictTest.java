@@ -11,7 +11,7 @@ import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.Conditioning;
 import dev.ditspark.core.model.DiT;
 import dev.ditspark.core.model.DiTConfig;
-import dev.ditspark.core.model.Parameter;
+import dev.ditspark.core.nn.Parameter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

@@ -1,22 +1,18 @@
-package dev.ditspark.core.vae;
+package dev.ditspark.core.nn;
 
 import ai.djl.ndarray.NDArray;
-import dev.ditspark.core.model.Functional;
-import dev.ditspark.core.model.Init;
-import dev.ditspark.core.model.Module;
-import dev.ditspark.core.model.Parameter;
 import java.util.Arrays;
 
 /** GroupNorm with affine parameters ({@code weight}, {@code bias}); the autoencoder's eps is 1e-6. */
-final class GroupNorm extends Module {
-    static final float EPS = 1e-6f;
+public final class GroupNorm extends Module {
+    public static final float EPS = 1e-6f;
     private static final Init ONES = (data, shape, rng) -> Arrays.fill(data, 1f);
 
     private final Parameter weight;
     private final Parameter bias;
     private final int groups;
 
-    GroupNorm(int groups, int channels) {
+    public GroupNorm(int groups, int channels) {
         if (channels % groups != 0) {
             throw new IllegalArgumentException("norm_num_groups " + groups + " does not divide " + channels + " channels");
         }
@@ -25,7 +21,7 @@ final class GroupNorm extends Module {
         this.bias = parameter("bias", Init.ZEROS, channels);
     }
 
-    NDArray forward(NDArray x) {
+    public NDArray forward(NDArray x) {
         return Functional.groupNorm(x, groups, EPS, weight.value(), bias.value());
     }
 }

@@ -1,19 +1,15 @@
-package dev.ditspark.core.vae;
+package dev.ditspark.core.nn;
 
 import ai.djl.ndarray.NDArray;
-import dev.ditspark.core.model.Functional;
-import dev.ditspark.core.model.Init;
-import dev.ditspark.core.model.Module;
-import dev.ditspark.core.model.Parameter;
 
 /** PyTorch's Conv2d with a square kernel and bias: keys {@code weight} (out, in, k, k) and {@code bias}. */
-final class Conv2d extends Module {
+public final class Conv2d extends Module {
     private final Parameter weight;
     private final Parameter bias;
     private final int stride;
     private final int padding;
 
-    Conv2d(int in, int out, int kernel, int stride, int padding) {
+    public Conv2d(int in, int out, int kernel, int stride, int padding) {
         this.weight = parameter("weight", Init.XAVIER_UNIFORM, out, in, kernel, kernel);
         this.bias = parameter("bias", Init.ZEROS, out);
         this.stride = stride;
@@ -21,15 +17,15 @@ final class Conv2d extends Module {
     }
 
     /** The "same" 3×3 convolution used throughout the autoencoder. */
-    static Conv2d same3x3(int in, int out) {
+    public static Conv2d same3x3(int in, int out) {
         return new Conv2d(in, out, 3, 1, 1);
     }
 
-    static Conv2d pointwise(int in, int out) {
+    public static Conv2d pointwise(int in, int out) {
         return new Conv2d(in, out, 1, 1, 0);
     }
 
-    NDArray forward(NDArray x) {
+    public NDArray forward(NDArray x) {
         return Functional.conv2d(x, weight.value(), bias.value(), stride, padding);
     }
 }

@@ -1,4 +1,4 @@
-package dev.ditspark.core.model;
+package dev.ditspark.core.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,4 +1,4 @@
-package dev.ditspark.core.model;
+package dev.ditspark.core.nn;
 
 import java.util.random.RandomGenerator;
 
