@@ -14,7 +14,7 @@ import ai.djl.nn.pooling.Pool;
 import dev.ditspark.core.engine.FusedOps;
 
 /**
- * The stateless tensor functions the model is written with (the counterpart of torch.nn.functional).
+ * The stateless tensor functions the models are written with (the counterpart of torch.nn.functional).
  *
  * <p>Two DJL facts shape this class. (1) libtorch results attach to the first operand's manager, so each
  * function is called on the activation, never on a parameter, and intermediates die with the caller's

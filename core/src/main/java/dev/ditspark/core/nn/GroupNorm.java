@@ -3,7 +3,10 @@ package dev.ditspark.core.nn;
 import ai.djl.ndarray.NDArray;
 import java.util.Arrays;
 
-/** GroupNorm with affine parameters ({@code weight}, {@code bias}); the autoencoder's eps is 1e-6. */
+/**
+ * GroupNorm over (N, C, H, W) with affine parameters {@code weight}, {@code bias} of shape (C); eps is fixed at 1e-6,
+ * the SD autoencoder's.
+ */
 public final class GroupNorm extends Module {
     public static final float EPS = 1e-6f;
     private static final Init ONES = (data, shape, rng) -> Arrays.fill(data, 1f);
