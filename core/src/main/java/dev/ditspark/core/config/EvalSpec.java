@@ -22,7 +22,7 @@ import java.util.List;
  *     decoded through sample.vae, or 3-channel pixel models)
  * @param classifier {@code fashion}: the cached classifier weights (a local path); trained on the training split
  *     and written there when missing (default: where {@code dit eval} caches it, runs/classifier/)
- * @param reference {@code fid}: the reference .npz (a local path): an ADM reference batch (its precomputed
+ * @param reference {@code fid}: the reference .npz (a local path on rank 0's machine): an ADM reference batch (its precomputed
  *     {@code mu}, {@code sigma} are used) or real images in {@code arr_0} (statistics computed once and cached
  *     next to it, as {@code dit eval --ref} does)
  * @param inception {@code fid}: the FID Inception-v3 weights (a local safetensors path, converted by
