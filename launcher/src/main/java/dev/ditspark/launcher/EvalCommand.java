@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
         description = {"With --ref: ADM's evaluation of a samples .npz against a reference batch (e.g. ADM's",
             "VIRTUAL_imagenet256_labeled.npz) with the FID Inception-v3 (--inception): Inception Score, FID, sFID,",
             "precision and recall, as guided-diffusion's evaluations/evaluator.py prints them. The reference's",
-            "features are cached next to it. See docs/evaluation.md.",
+            "features are cached next to it. --ref may also be a folder of real images (ImageNet layout or flat),",
+            "center-cropped to the samples' size as ADM's reference batches are. See docs/evaluation.md.",
             "Example: dit eval --samples samples.npz --ref VIRTUAL_imagenet256_labeled.npz \\",
             "           --inception pt_inception-2015-12-05.safetensors --gpu 0",
             "",
@@ -66,8 +67,10 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "2", description = "CPU threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
-    @Option(names = "--ref", paramLabel = "NPZ", description = "Reference batch for ImageNet scoring: arr_0 (N x H x W x 3 "
-            + "uint8) and, in ADM's reference batches, the precomputed mu, sigma, mu_s, sigma_s (used as they are).")
+    @Option(names = "--ref", paramLabel = "NPZ|DIR", description = "Reference for ImageNet scoring: an .npz with arr_0 "
+            + "(N x H x W x 3 uint8) and, in ADM's reference batches, the precomputed mu, sigma, mu_s, sigma_s (used as "
+            + "they are); or a folder of real images (DIR/<class>/<image> or flat), center-cropped to the samples' size "
+            + "as ADM's reference batches are and cached next to it as DIR.ref-SIZEpx-*.npz.")
     Path ref;
 
     @Option(names = "--inception", paramLabel = "SAFETENSORS", description = "FID Inception-v3 weights (required with "
@@ -147,7 +150,10 @@ public final class EvalCommand implements Callable<Integer> {
         if (ref == null) {
             throw new IllegalArgumentException("--inception is for ImageNet scoring: give the reference batch with --ref");
         }
-        Checks.inputFile("--ref", ref);
+        boolean folder = Files.isDirectory(ref);
+        if (!folder) {
+            Checks.inputFile("--ref", ref);
+        }
         if (inception == null) {
             throw new IllegalArgumentException("--inception: required with --ref (the FID Inception-v3 as safetensors: "
                     + "convert pt_inception-2015-12-05-6726825d.pth with tools/convert_pt_inception.py; docs/evaluation.md)");
@@ -155,10 +161,17 @@ public final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be positive, got " + batchSize);
         }
-        for (Path p : new Path[] {samples, ref}) { // both readable image arrays before any work
-            try (NpzFile npz = NpzFile.open(p)) {
+        long[] sampleShape;
+        try (NpzFile npz = NpzFile.open(samples)) { // both readable image arrays before any work
+            sampleShape = npz.checkImages("arr_0");
+        }
+        if (!folder) {
+            try (NpzFile npz = NpzFile.open(ref)) {
                 npz.checkImages("arr_0");
             }
+        } else if (sampleShape[1] != sampleShape[2]) {
+            throw new IllegalArgumentException("--ref " + ref + ": a reference folder is center-cropped to square images, "
+                    + "but the samples in " + samples + " are " + sampleShape[1] + "x" + sampleShape[2]);
         }
         boolean random = inception.startsWith(RANDOM);
         long seed = 0;
@@ -187,9 +200,16 @@ public final class EvalCommand implements Callable<Integer> {
             if (random) {
                 pw.println("Inception: random weights (seed " + seed + "): the pipeline runs, the scores mean nothing");
             }
+            Path refNpz = ref;
+            if (folder) {
+                pw.printf(Locale.ROOT, "reference images: %s, center-cropped to %d px as ADM's reference batches%n", ref,
+                        sampleShape[1]);
+                pw.flush();
+                refNpz = ReferenceFolder.prepare(ref, Math.toIntExact(sampleShape[1]), log);
+            }
             pw.println("computing reference batch activations...");
             pw.flush();
-            AdmEvaluation.Reference reference = AdmEvaluation.reference(ref, net, manager, batchSize, log);
+            AdmEvaluation.Reference reference = AdmEvaluation.reference(refNpz, net, manager, batchSize, log);
             pw.println("computing sample batch activations...");
             pw.flush();
             InceptionFeatures features;

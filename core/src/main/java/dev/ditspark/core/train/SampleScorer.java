@@ -8,9 +8,9 @@ import java.util.Map;
  * per run ({@link TrainingSamples}), before the first step, so reference statistics are computed once; every
  * {@code eval.every} steps it hands over {@code eval.samples} images sampled from the EMA weights with fixed noise.
  *
- * <p>The Fashion-MNIST classifier metrics of the demo are {@link FashionScorer}. A scorer for latent models (FID-N
- * and Inception Score from the Inception-v3 of core/.../eval) plugs in the same way: a class implementing this,
- * its name in {@code EvalSpec.METRICS} and a case in {@link TrainingSamples#scorer}.
+ * <p>The Fashion-MNIST classifier metrics of the demo are {@link FashionScorer}; FID-N and Inception Score with the
+ * FID Inception-v3 for latent models are {@link FidScorer}. Another plugs in the same way: a class implementing
+ * this, its name in {@code EvalSpec.METRICS} and a case in {@link TrainingSamples#scorer}.
  */
 public interface SampleScorer extends AutoCloseable {
     /**

@@ -57,6 +57,8 @@ public final class TrainingSamples implements AutoCloseable {
     static final int BATCH = 100;
     /** Latents per VAE decoder batch (a 256² decode of 8 takes a few GB). */
     static final int DECODE_BATCH = 8;
+    /** Images per Inception forward of eval.metric fid (ADM's batch). */
+    static final int FID_BATCH = dev.ditspark.core.eval.AdmEvaluation.ADM_BATCH;
 
     private final RunConfig config;
     private final SampleSpec sample;
@@ -258,6 +260,9 @@ public final class TrainingSamples implements AutoCloseable {
                 java.nio.file.Path classifier = e.classifier() != null ? java.nio.file.Path.of(e.classifier())
                         : dev.ditspark.core.eval.FashionClassifier.cachedOrDefault(java.nio.file.Path.of(""));
                 return new FashionScorer(classifier, manager, line -> LOG.info("eval: {}", line));
+            case EvalSpec.FID:
+                return new FidScorer(java.nio.file.Path.of(e.reference()), e.inception(), e.randomInceptionSeed(),
+                        FID_BATCH, manager, line -> LOG.info("eval: {}", line));
             default:
                 throw new IllegalArgumentException("eval.metric: no scorer for " + e.metric());
         }

@@ -22,7 +22,13 @@ import dev.ditspark.core.data.LatentShardWriter;
 import dev.ditspark.core.diffusion.ProgressListener;
 import dev.ditspark.core.engine.NoGrad;
 import dev.ditspark.core.engine.TorchEngine;
+import dev.ditspark.core.eval.AdmEvaluation;
 import dev.ditspark.core.eval.FashionClassifier;
+import dev.ditspark.core.eval.FeatureStatistics;
+import dev.ditspark.core.eval.FidInception;
+import dev.ditspark.core.eval.InceptionScore;
+import dev.ditspark.core.eval.InceptionFeatures;
+import dev.ditspark.core.eval.NpzFile;
 import dev.ditspark.core.eval.FashionEvaluation;
 import dev.ditspark.core.model.DiT;
 import dev.ditspark.core.nn.Functional;
@@ -315,6 +321,102 @@ class TrainingSamplesTest {
         latentConfig(latents, List.of("sample.every=0"));
     }
 
+    /** {@code n} random RGB images of {@code size} px as an .npz of arr_0 (a reference of real images). */
+    private static Path imagesNpz(Path file, int n, int size, long seed) throws Exception {
+        Random r = new Random(seed);
+        float[] px = new float[n * 3 * size * size];
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (float) Math.tanh(r.nextGaussian());
+        }
+        SampleImages.fromPixels(px, n, 3, size, size).writeNpz(file);
+        return file;
+    }
+
+    @Test
+    @Tag("e2e") // seven Inception forwards at 299 px and two random Inceptions: ~35 s on 2 busy cores
+    void latentFidAndInceptionScoreGoIntoMetricsJsonlAsAdmEvaluationComputesThem() throws Exception {
+        Path vae = tinyVae(dir.resolve("vae.safetensors"), 0.18215);
+        Path ref = imagesNpz(dir.resolve("ref.npz"), 3, 32, 5);
+        // Two samples, three reference images: the Inception resizes each to 299 px (~0.5 s a forward here).
+        RunConfig cfg = latentConfig(latentData(0.18215), List.of("sample.vae=" + vae, "sample.every=0",
+                "eval.every=2", "eval.samples=2", "eval.metric=fid", "eval.reference=" + ref,
+                "eval.inception=random:3"));
+        train(cfg, TrainingListener.NONE);
+        List<MetricsRecord> h = MetricsHistory.read(cfg.checkpoint().uri(), new Configuration());
+        MetricsRecord last = h.get(h.size() - 1);
+        assertEquals(2L, last.step());
+        assertEquals(List.of(FidScorer.FID, FidScorer.INCEPTION_SCORE), last.eval().keySet().stream().sorted().toList());
+        // The reference's statistics were computed once and cached next to it, as dit eval --ref caches them.
+        try (Stream<Path> list = Files.list(dir)) {
+            assertEquals(1, list.filter(f -> f.getFileName().toString().matches("ref\\.inception-[0-9a-f]{16}\\.npz"))
+                    .count(), "the reference's cache");
+        }
+
+        // Independently: the step-2 EMA weights sample 2 class-balanced latents with the noise of (train.seed + 1, i),
+        // the VAE decodes them, and ADM's evaluation of those images against the reference gives the same numbers.
+        Path samples = dir.resolve("samples.npz");
+        try (NDManager m = TorchEngine.newManager(); NoGrad off = NoGrad.enter()) {
+            DiT ema = emaOf(cfg, 2, m);
+            long[] labels = TrainingSamples.balancedLabels(2, 2);
+            NDArray z = new SampleGenerator(ema, cfg.sample()).sampleRange(m, labels, 0, 2, cfg.train().seed() + 1,
+                    ProgressListener.NONE);
+            NDArray px = AutoencoderKL.load(vae, m).decode(z.div(Functional.scalar(z, 0.18215f)));
+            SampleImages.fromPixels(px.toFloatArray(), 2, 3, 32, 32).writeNpz(samples);
+        }
+        try (NDManager m = TorchEngine.newManager()) {
+            FidInception net = FidInception.random(3, m);
+            AdmEvaluation.Reference reference = AdmEvaluation.reference(ref, net, m, 4, line -> { }); // the cache
+            InceptionFeatures f;
+            try (NpzFile npz = NpzFile.open(samples)) {
+                f = AdmEvaluation.extract(npz, "arr_0", net, m, 4, line -> { });
+            }
+            // AdmEvaluation.evaluate's FID and IS (its precision/recall need more than k = 3 images a side).
+            double expectedFid = FeatureStatistics.fit(f.pool(), 2, FidInception.POOL_DIM, m)
+                    .frechetDistance(reference.pool(), m);
+            double expectedIs = InceptionScore.of(f.logits(), 2, FidInception.CLASSES, InceptionScore.ADM_SPLIT);
+            double fid = last.eval().get(FidScorer.FID);
+            assertTrue(expectedFid > 1e-3, "samples differ from the reference: " + expectedFid);
+            assertEquals(expectedFid, fid, 1e-6 * expectedFid);
+            assertEquals(expectedIs, last.eval().get(FidScorer.INCEPTION_SCORE), 1e-9);
+        }
+    }
+
+    @Test
+    void fidFilesAreCheckedBeforeTheFirstStep() throws Exception {
+        String latents = latentData(0.18215);
+        Path vae = tinyVae(dir.resolve("vae.safetensors"), 0.18215);
+        Path ref = imagesNpz(dir.resolve("ref.npz"), 2, 8, 1);
+        List<String> fid = List.of("sample.vae=" + vae, "eval.every=2", "eval.samples=4", "eval.metric=fid");
+        Path nowhere = dir.resolve("nowhere.npz");
+        assertEquals("eval.reference " + nowhere + ": no such file", refusal(latentConfig(latents, plus(fid,
+                "eval.reference=" + nowhere, "eval.inception=random:0"))));
+        Path noWeights = dir.resolve("inception.safetensors");
+        assertEquals("eval.inception " + noWeights + ": no such file", refusal(latentConfig(latents, plus(fid,
+                "eval.reference=" + ref, "eval.inception=" + noWeights))));
+        Path stats = dir.resolve("stats.npz");
+        dev.ditspark.core.eval.NpzFile.write(stats, Map.of("mu", new double[] {1, 2}), Map.of("mu", new long[] {2}));
+        String e = refusal(latentConfig(latents, plus(fid, "eval.reference=" + stats, "eval.inception=random:0")));
+        assertTrue(e.startsWith("eval.reference " + stats + ": has 'mu' but no 'sigma'"), e);
+        Path grey = dir.resolve("grey.npz");
+        dev.ditspark.core.eval.NpzFile.write(grey, Map.of("arr_0", new float[] {1, 2}), Map.of("arr_0", new long[] {2}));
+        e = refusal(latentConfig(latents, plus(fid, "eval.reference=" + grey, "eval.inception=random:0")));
+        assertTrue(e.startsWith("eval.reference " + grey + ": arr_0 must be (N, H, W, 3) uint8 images"), e);
+        assertEquals(1, e.lines().count());
+    }
+
+    private static List<String> plus(List<String> a, String... more) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(List.of(more));
+        return all;
+    }
+
+    /** The message of the exception with which a Trainer for {@code cfg} refuses to start. */
+    private static String refusal(RunConfig cfg) {
+        RuntimeException e = assertThrows(RuntimeException.class,
+                () -> new Trainer(cfg, Collective.local(), Device.cpu(), new Configuration()).close());
+        return e.getMessage();
+    }
+
     @Test
     void badSettingsAreNamed() throws Exception {
         assertMessage("sample.every: must not be negative", List.of("sample.every=-1"));
@@ -322,7 +424,16 @@ class TrainingSamplesTest {
         assertMessage("sample.grid_per_label: must be positive", List.of("sample.grid_per_label=0"));
         assertMessage("eval.every: must not be negative", List.of("eval.every=-5"));
         assertMessage("eval.samples: must be at least 2", List.of("eval.every=5", "eval.samples=1"));
-        assertMessage("eval.metric: one of fashion, got fid", List.of("eval.every=5", "eval.metric=fid"));
+        assertMessage("eval.metric: one of fashion, fid, got fad", List.of("eval.every=5", "eval.metric=fad"));
+        assertMessage("eval.reference: eval.metric fid needs the reference .npz", List.of("eval.every=5",
+                "eval.metric=fid", "eval.inception=random:0"));
+        assertMessage("eval.inception: eval.metric fid needs the FID Inception-v3 weights", List.of("eval.every=5",
+                "eval.metric=fid", "eval.reference=ref.npz"));
+        assertMessage("eval.inception: expected random:SEED with an integer SEED, got random:x", List.of("eval.every=5",
+                "eval.metric=fid", "eval.reference=ref.npz", "eval.inception=random:x"));
+        assertMessage("eval.metric: fid scores RGB images (a latent model decoded through sample.vae, or a 3-channel "
+                + "pixel model), this model samples one-channel images; use eval.metric fashion", List.of("eval.every=5",
+                "eval.metric=fid", "eval.reference=ref.npz", "eval.inception=random:0"));
         assertMessage("eval.metric: fashion scores 28x28 one-channel samples of 10 classes, this model samples 1x28x28 of "
                 + "12 classes", List.of("eval.every=5", "model.num_classes=12"));
         assertMessage("sample.cfg_scale: the grids (sample.every) and evaluations (eval.every) sample with guidance 2.0, "
