@@ -46,6 +46,8 @@ class PrepareVaeUriTest {
 
     @BeforeAll
     static void start() throws Exception {
+        // Hadoop caches one FileSystem per s3a://bucket in the JVM; the next test class's server has another port.
+        org.apache.hadoop.fs.FileSystem.closeAll();
         blobs = ContextBuilder.newBuilder("transient").credentials("local", "local").overrides(new Properties())
                 .build(BlobStoreContext.class);
         blobs.getBlobStore().createContainerInLocation(null, "models");
@@ -71,6 +73,8 @@ class PrepareVaeUriTest {
 
     @AfterAll
     static void stop() throws Exception {
+        // Hadoop caches one FileSystem per s3a://bucket in the JVM; the next test class's server has another port.
+        org.apache.hadoop.fs.FileSystem.closeAll();
         S3A.keySet().forEach(System::clearProperty);
         s3.stop();
         blobs.close();

@@ -47,6 +47,8 @@ class RemoteStreamingReadTest {
 
     @BeforeAll
     static void start() throws Exception {
+        // Hadoop caches one FileSystem per s3a://bucket in the JVM; the next test class's server has another port.
+        org.apache.hadoop.fs.FileSystem.closeAll();
         Configuration conf = new Configuration();
         conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("hdfs").toString());
         hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
@@ -64,6 +66,8 @@ class RemoteStreamingReadTest {
 
     @AfterAll
     static void stop() throws Exception {
+        // Hadoop caches one FileSystem per s3a://bucket in the JVM; the next test class's server has another port.
+        org.apache.hadoop.fs.FileSystem.closeAll();
         if (hdfs != null) {
             hdfs.shutdown();
         }

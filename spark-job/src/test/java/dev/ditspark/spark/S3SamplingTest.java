@@ -34,6 +34,8 @@ class S3SamplingTest {
 
     @Test
     void chunksAndOutputOnS3AreTheLocalBytes() throws Exception {
+        // Hadoop caches one FileSystem per s3a://bucket in the JVM; the next test class's server has another port.
+        org.apache.hadoop.fs.FileSystem.closeAll();
         // DistributedSamplingTest's tiny model and plan.
         Path weights = dir.resolve("tiny.safetensors");
         try (var m = dev.ditspark.core.engine.TorchEngine.newManager()) {
@@ -86,6 +88,8 @@ class S3SamplingTest {
             }
             assertFalse(fs.exists(new org.apache.hadoop.fs.Path("s3a://dit/samples/chunks/request.json")));
         } finally {
+        // Hadoop caches one FileSystem per s3a://bucket in the JVM; the next test class's server has another port.
+        org.apache.hadoop.fs.FileSystem.closeAll();
             s3.stop();
             blobs.close();
         }

@@ -50,6 +50,8 @@ class S3TrainingTest {
 
     @BeforeAll
     static void start() throws Exception {
+        // Hadoop caches one FileSystem per s3a://bucket in the JVM; the next test class's server has another port.
+        org.apache.hadoop.fs.FileSystem.closeAll();
         Properties props = new Properties();
         blobs = ContextBuilder.newBuilder("transient").credentials("local", "local").overrides(props)
                 .build(BlobStoreContext.class);
@@ -83,6 +85,8 @@ class S3TrainingTest {
 
     @AfterAll
     static void stop() throws Exception {
+        // Hadoop caches one FileSystem per s3a://bucket in the JVM; the next test class's server has another port.
+        org.apache.hadoop.fs.FileSystem.closeAll();
         if (spark != null) {
             spark.close();
         }
