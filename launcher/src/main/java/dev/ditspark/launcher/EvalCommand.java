@@ -11,6 +11,7 @@ import dev.ditspark.core.eval.NpzFile;
 import dev.ditspark.core.eval.FashionClassifier;
 import dev.ditspark.core.eval.FashionEvaluation;
 import dev.ditspark.core.sample.SampleImages;
+import dev.ditspark.spark.DistributedEvaluation;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -85,7 +86,12 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--gpu", description = "Run the Inception on this CUDA device (with --ref).")
     Integer gpu;
 
-    static final String RANDOM = "random:";
+    @Option(names = "--workers", defaultValue = "1", paramLabel = "N", description = "With --ref: Spark tasks computing "
+            + "the samples' Inception features, each a contiguous range of them; more than 1 runs an embedded local[N] "
+            + "Spark (default: ${DEFAULT-VALUE}).")
+    int workers;
+
+    static final String RANDOM = DistributedEvaluation.RANDOM;
 
     @Override
     public Integer call() throws IOException {
@@ -93,6 +99,9 @@ public final class EvalCommand implements Callable<Integer> {
         Checks.inputFile("--samples", samples);
         if (ref != null || inception != null) {
             return imagenet(pw);
+        }
+        if (workers != 1) {
+            throw new IllegalArgumentException("--workers: with --ref only (the Fashion-MNIST scoring runs here)");
         }
         Path cache = classifier != null ? classifier : FashionClassifier.cachedOrDefault(Path.of(""));
         if (!Files.exists(cache)) {
@@ -161,6 +170,13 @@ public final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be positive, got " + batchSize);
         }
+        if (workers < 1) {
+            throw new IllegalArgumentException("--workers: must be at least 1, got " + workers);
+        }
+        if (gpu != null && workers > 1) {
+            throw new IllegalArgumentException("--gpu: one worker here only; with --workers the tasks run on the CPU "
+                    + "of this machine");
+        }
         long[] sampleShape;
         try (NpzFile npz = NpzFile.open(samples)) { // both readable image arrays before any work
             sampleShape = npz.checkImages("arr_0");
@@ -213,8 +229,12 @@ public final class EvalCommand implements Callable<Integer> {
             pw.println("computing sample batch activations...");
             pw.flush();
             InceptionFeatures features;
-            try (NpzFile npz = NpzFile.open(samples)) {
-                features = AdmEvaluation.extract(npz, "arr_0", net, manager, batchSize, log);
+            if (workers > 1) {
+                features = onLocalSpark(log);
+            } else {
+                try (NpzFile npz = NpzFile.open(samples)) {
+                    features = AdmEvaluation.extract(npz, "arr_0", net, manager, batchSize, log);
+                }
             }
             pw.println("Computing evaluations...");
             pw.flush();
@@ -230,5 +250,22 @@ public final class EvalCommand implements Callable<Integer> {
             pw.flush();
         }
         return 0;
+    }
+
+    /** --workers N: the samples' features on the tasks of an embedded local[N] Spark in this JVM. */
+    private InceptionFeatures onLocalSpark(java.util.function.Consumer<String> log) {
+        // Not loading spark.* system properties: the embedded Spark is configured here alone.
+        org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf(false)
+                .setMaster("local[" + workers + ",4]") // a failed task is retried unless its failure is deterministic
+                .setAppName("dit-eval")
+                .setIfMissing("spark.ui.enabled", "false");
+        try (org.apache.spark.api.java.JavaSparkContext jsc = new org.apache.spark.api.java.JavaSparkContext(conf)) {
+            String weights = inception.startsWith(RANDOM) ? inception : Path.of(inception).toAbsolutePath().toString();
+            return DistributedEvaluation.features(jsc, samples.toAbsolutePath(), weights, batchSize, workers, line -> {
+                synchronized (log) {
+                    log.accept(line);
+                }
+            });
+        }
     }
 }

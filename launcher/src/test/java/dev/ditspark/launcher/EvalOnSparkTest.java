@@ -1,0 +1,70 @@
+package dev.ditspark.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ditspark.core.sample.SampleImages;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code dit eval --ref --workers 2}: the samples' Inception features on local Spark give the one-JVM numbers. */
+class EvalOnSparkTest {
+    private static final String[] NUMBERS = {"Inception Score", "FID", "sFID", "Precision", "Recall"};
+
+    private static Path npz(Path dir, String name, int n, long seed) throws Exception {
+        Random r = new Random(seed);
+        float[] px = new float[n * 3 * 32 * 32];
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (float) Math.tanh(r.nextGaussian());
+        }
+        Path p = dir.resolve(name);
+        SampleImages.fromPixels(px, n, 3, 32, 32).writeNpz(p);
+        return p;
+    }
+
+    private static double value(String out, String label) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(label) + ": (\\S+)$").matcher(out);
+        assertTrue(m.find(), "no '" + label + "' line in:\n" + out);
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
+    void twoWorkersGiveTheNumbersOfOneJvm(@TempDir Path dir) throws Exception {
+        Path samples = npz(dir, "samples.npz", 7, 1); // 4 batches of 2: tasks get 2 and 2 batches, the last one short
+        Path ref = npz(dir, "ref.npz", 6, 2);
+        String[] common = {"eval", "--samples", samples.toString(), "--ref", ref.toString(), "--inception", "random:0",
+            "--batch-size", "2", "--threads", "1"};
+        DitRun here = DitRun.of(common);
+        assertEquals(0, here.code(), here.all());
+        String[] spark = java.util.Arrays.copyOf(common, common.length + 2);
+        spark[common.length] = "--workers";
+        spark[common.length + 1] = "2";
+        DitRun onSpark = DitRun.of(spark);
+        assertEquals(0, onSpark.code(), onSpark.all());
+        assertTrue(onSpark.out().contains("7 images on 2 workers"), onSpark.out());
+        for (String k : NUMBERS) {
+            double a = value(here.out(), k);
+            double b = value(onSpark.out(), k);
+            assertEquals(a, b, 1e-9 * Math.max(1, Math.abs(a)), k + ":\n" + here.out() + "\n" + onSpark.out());
+        }
+        // The samples differ from the reference: a FID of 0 would not tell the ranges apart.
+        assertTrue(value(here.out(), "FID") > 0, here.out());
+    }
+
+    @Test
+    void aBadSamplesFileIsOneLine(@TempDir Path dir) throws Exception {
+        Path ref = npz(dir, "ref.npz", 4, 2);
+        Path bad = dir.resolve("bad.npz");
+        Files.writeString(bad, "not a zip");
+        DitRun run = DitRun.of("eval", "--samples", bad.toString(), "--ref", ref.toString(), "--inception", "random:0",
+                "--workers", "2");
+        assertTrue(run.code() != 0, run.all());
+        assertTrue(run.err().contains(bad + ": not an .npz file"), run.all());
+        assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
+    }
+}
