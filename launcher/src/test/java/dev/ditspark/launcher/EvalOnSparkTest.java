@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,9 +35,10 @@ class EvalOnSparkTest {
     }
 
     @Test
+    @Tag("e2e") // ~40 s on 2 shared cores: four random Inception-v3 builds and 299 px forwards on the CPU
     void twoWorkersGiveTheNumbersOfOneJvm(@TempDir Path dir) throws Exception {
-        Path samples = npz(dir, "samples.npz", 7, 1); // 4 batches of 2: tasks get 2 and 2 batches, the last one short
-        Path ref = npz(dir, "ref.npz", 6, 2);
+        Path samples = npz(dir, "samples.npz", 5, 1); // 3 batches of 2: the tasks get 1 and 2, the last one short
+        Path ref = npz(dir, "ref.npz", 4, 2);
         String[] common = {"eval", "--samples", samples.toString(), "--ref", ref.toString(), "--inception", "random:0",
             "--batch-size", "2", "--threads", "1"};
         DitRun here = DitRun.of(common);
@@ -46,11 +48,12 @@ class EvalOnSparkTest {
         spark[common.length + 1] = "2";
         DitRun onSpark = DitRun.of(spark);
         assertEquals(0, onSpark.code(), onSpark.all());
-        assertTrue(onSpark.out().contains("7 images on 2 workers"), onSpark.out());
+        assertTrue(onSpark.out().contains("5 images on 2 workers"), onSpark.out());
         for (String k : NUMBERS) {
             double a = value(here.out(), k);
             double b = value(onSpark.out(), k);
-            assertEquals(a, b, 1e-9 * Math.max(1, Math.abs(a)), k + ":\n" + here.out() + "\n" + onSpark.out());
+            // Each image goes through the same Inception batch as in one JVM: the same features, the same numbers.
+            assertEquals(a, b, k + ":\n" + here.out() + "\n" + onSpark.out());
         }
         // The samples differ from the reference: a FID of 0 would not tell the ranges apart.
         assertTrue(value(here.out(), "FID") > 0, here.out());
