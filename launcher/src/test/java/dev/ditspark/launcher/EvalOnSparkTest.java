@@ -60,7 +60,7 @@ class EvalOnSparkTest {
     }
 
     @Test
-    void aBadSamplesFileIsOneLine(@TempDir Path dir) throws Exception {
+    void aBadSamplesFileAndBadOptionsAreOneLine(@TempDir Path dir) throws Exception {
         Path ref = npz(dir, "ref.npz", 4, 2);
         Path bad = dir.resolve("bad.npz");
         Files.writeString(bad, "not a zip");
@@ -69,5 +69,14 @@ class EvalOnSparkTest {
         assertTrue(run.code() != 0, run.all());
         assertTrue(run.err().contains(bad + ": not an .npz file"), run.all());
         assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
+
+        DitRun gpu = DitRun.of("eval", "--samples", ref.toString(), "--ref", ref.toString(), "--inception", "random:0",
+                "--workers", "2", "--gpu", "0");
+        assertTrue(gpu.err().contains("--gpu: one worker here only"), gpu.all());
+        DitRun zero = DitRun.of("eval", "--samples", ref.toString(), "--ref", ref.toString(), "--inception", "random:0",
+                "--workers", "0");
+        assertTrue(zero.err().contains("--workers: must be at least 1, got 0"), zero.all());
+        DitRun fashion = DitRun.of("eval", "--samples", ref.toString(), "--workers", "2");
+        assertTrue(fashion.err().contains("--workers: with --ref only"), fashion.all());
     }
 }
