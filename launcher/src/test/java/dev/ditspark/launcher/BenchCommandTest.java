@@ -130,6 +130,8 @@ class BenchCommandTest {
         }
         assertTrue(Pattern.compile("(?m)^  column readers \\(CRC checked\\), 4 threads: [0-9.]+ s, +[0-9]+ samples/s")
                 .matcher(r.out()).find(), r.all());
+        assertTrue(Pattern.compile("(?m)^  streamed, 1 stream: [0-9.]+ s .*samples/s.*reader holds").matcher(r.out()).find(),
+                r.all());
     }
 
     @Test
