@@ -91,7 +91,28 @@ public final class EvalCommand implements Callable<Integer> {
             + "Spark (default: ${DEFAULT-VALUE}).")
     int workers;
 
+    @Option(names = "--master", paramLabel = "URL", description = "With --ref: submit the evaluation to this Spark "
+            + "master (spark://..., yarn, k8s://...) through spark-submit, client deploy mode: the driver runs here and "
+            + "reads --ref, the --workers tasks run on the executors; --samples and --inception files travel with "
+            + "--files.")
+    String master;
+
+    @Option(names = "--deploy-mode", defaultValue = "client", paramLabel = "MODE",
+            description = "With --master: client only (the driver writes the five numbers to a file here).")
+    String deployMode;
+
+    @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "With --master: a Spark setting (repeatable).")
+    java.util.Map<String, String> sparkConf = new java.util.LinkedHashMap<>();
+
+    @Option(names = "--properties-file", paramLabel = "FILE",
+            description = "With --master: spark-defaults to load, e.g. conf/spark-defaults.conf on GPU clusters.")
+    Path propertiesFile;
+
     static final String RANDOM = DistributedEvaluation.RANDOM;
+
+    /** The master URLs spark-submit takes (local[...] too); anything else is refused here in one line. */
+    private static final java.util.regex.Pattern MASTER =
+            java.util.regex.Pattern.compile("^(spark://\\S+|yarn|k8s://\\S+|local(\\[[0-9*]+(,[0-9]+)?])?)$");
 
     @Override
     public Integer call() throws IOException {
@@ -102,6 +123,9 @@ public final class EvalCommand implements Callable<Integer> {
         }
         if (workers != 1) {
             throw new IllegalArgumentException("--workers: with --ref only (the Fashion-MNIST scoring runs here)");
+        }
+        if (master != null) {
+            throw new IllegalArgumentException("--master: with --ref only (the Fashion-MNIST scoring runs here)");
         }
         Path cache = classifier != null ? classifier : FashionClassifier.cachedOrDefault(Path.of(""));
         if (!Files.exists(cache)) {
@@ -173,9 +197,21 @@ public final class EvalCommand implements Callable<Integer> {
         if (workers < 1) {
             throw new IllegalArgumentException("--workers: must be at least 1, got " + workers);
         }
-        if (gpu != null && workers > 1) {
+        if (gpu != null && (workers > 1 || master != null)) {
             throw new IllegalArgumentException("--gpu: one worker here only; with --workers the tasks run on the CPU "
-                    + "of this machine");
+                    + "of this machine, with --master on the executors' devices");
+        }
+        if (master != null && !MASTER.matcher(master).matches()) {
+            throw new IllegalArgumentException("--master " + master + ": not a Spark master URL (spark://HOST:PORT, "
+                    + "yarn, k8s://https://HOST:PORT or local[N])");
+        }
+        if (!deployMode.equals("client")) {
+            throw new IllegalArgumentException("--deploy-mode " + deployMode + ": dit eval submits in client mode only "
+                    + "(the driver reads --ref and writes the five numbers on this machine)");
+        }
+        if (master == null && (!sparkConf.isEmpty() || propertiesFile != null)) {
+            throw new IllegalArgumentException((propertiesFile != null ? "--properties-file" : "--conf")
+                    + ": only with --master (the embedded Spark of --workers is set up here)");
         }
         long[] sampleShape;
         try (NpzFile npz = NpzFile.open(samples)) { // both readable image arrays before any work
@@ -199,6 +235,9 @@ public final class EvalCommand implements Callable<Integer> {
             }
         } else {
             Checks.inputFile("--inception", Path.of(inception));
+        }
+        if (master != null) {
+            return submit(pw, folder, Math.toIntExact(sampleShape[1]));
         }
         TorchEngine.setThreads(threads);
         long t0 = System.nanoTime();
@@ -239,17 +278,83 @@ public final class EvalCommand implements Callable<Integer> {
             pw.println("Computing evaluations...");
             pw.flush();
             AdmEvaluation.Result r = AdmEvaluation.evaluate(features, reference, manager);
-            pw.printf(Locale.ROOT, "Inception Score: %s%n", r.inceptionScore());
-            pw.printf(Locale.ROOT, "FID: %s%n", r.fid());
-            pw.printf(Locale.ROOT, "sFID: %s%n", r.sfid());
-            pw.printf(Locale.ROOT, "Precision: %s%n", r.precision());
-            pw.printf(Locale.ROOT, "Recall: %s%n", r.recall());
-            pw.printf(Locale.ROOT, "(%d samples against %d reference images; reference statistics %s) [%.1f s]%n",
-                    r.samples(), r.references(), r.referenceStatsFromFile() ? "precomputed in " + ref.getFileName()
-                    : "computed from its images", (System.nanoTime() - t0) / 1e9);
-            pw.flush();
+            print(pw, r.inceptionScore(), r.fid(), r.sfid(), r.precision(), r.recall(), r.samples(), r.references(),
+                    r.referenceStatsFromFile(), t0);
         }
         return 0;
+    }
+
+    /** The five lines as guided-diffusion's evaluator prints them, then the counts. */
+    private void print(PrintWriter pw, double is, double fid, double sfid, double precision, double recall, int count,
+            int references, boolean statsFromFile, long t0) {
+        pw.printf(Locale.ROOT, "Inception Score: %s%n", is);
+        pw.printf(Locale.ROOT, "FID: %s%n", fid);
+        pw.printf(Locale.ROOT, "sFID: %s%n", sfid);
+        pw.printf(Locale.ROOT, "Precision: %s%n", precision);
+        pw.printf(Locale.ROOT, "Recall: %s%n", recall);
+        pw.printf(Locale.ROOT, "(%d samples against %d reference images; reference statistics %s) [%.1f s]%n",
+                count, references, statsFromFile ? "precomputed in " + ref.getFileName()
+                : "computed from its images", (System.nanoTime() - t0) / 1e9);
+        pw.flush();
+    }
+
+    /**
+     * --master: EvalJob submitted through spark-submit in client mode. The driver (on this machine) reads --ref (a
+     * reference folder is prepared here first) and writes the five numbers to a temporary JSON file read back here;
+     * --samples and a local --inception travel to the executors with --files.
+     */
+    private int submit(PrintWriter pw, boolean folder, int size) throws IOException {
+        long t0 = System.nanoTime();
+        Path refNpz = ref;
+        if (folder) {
+            pw.printf(Locale.ROOT, "reference images: %s, center-cropped to %d px as ADM's reference batches%n", ref, size);
+            pw.flush();
+            refNpz = ReferenceFolder.prepare(ref, size, line -> {
+                pw.println("      " + line);
+                pw.flush();
+            });
+        }
+        boolean random = inception.startsWith(RANDOM);
+        List<Path> files = new java.util.ArrayList<>();
+        files.add(samples);
+        if (!random) {
+            files.add(Path.of(inception));
+        }
+        Path result = Files.createTempFile("dit-eval-result", ".json");
+        Files.delete(result); // its existence says the driver finished
+        try {
+            String weights = random ? inception : Path.of(inception).toAbsolutePath().toString();
+            org.apache.spark.launcher.SparkAppHandle h;
+            try {
+                h = SparkSubmission.fromSystemProperties().launch("dit-eval", "dev.ditspark.spark.EvalJob",
+                        List.of("--samples", samples.toAbsolutePath().toString(), "--ref",
+                                refNpz.toAbsolutePath().toString(), "--inception", weights, "--batch-size",
+                                Integer.toString(batchSize), "--workers", Integer.toString(workers), "--threads",
+                                Integer.toString(threads), "--result", result.toString()),
+                        files, master, deployMode, sparkConf, propertiesFile, pw);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while the evaluation ran on " + master, e);
+            }
+            if (h.getState() != org.apache.spark.launcher.SparkAppHandle.State.FINISHED || h.getError().isPresent()
+                    || !Files.exists(result)) {
+                String cause = h.getError().map(Throwable::getMessage).orElse("see the driver log");
+                pw.println("dit: the evaluation application ended " + (h.getState()
+                        == org.apache.spark.launcher.SparkAppHandle.State.FINISHED ? "FAILED" : h.getState())
+                        + " on " + master + " without its five numbers: " + cause);
+                pw.flush();
+                return 1;
+            }
+            dev.ditspark.spark.EvalJob.Result r = dev.ditspark.spark.EvalJob.Result.read(result);
+            if (random) {
+                pw.println("Inception: random weights (" + inception + "): the pipeline runs, the scores mean nothing");
+            }
+            print(pw, r.inceptionScore(), r.fid(), r.sfid(), r.precision(), r.recall(), r.samples(), r.references(),
+                    r.referenceStatsFromFile(), t0);
+            return 0;
+        } finally {
+            Files.deleteIfExists(result);
+        }
     }
 
     /** --workers N: the samples' features on the tasks of an embedded local[N] Spark in this JVM. */
