@@ -88,7 +88,7 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--workers", defaultValue = "1", paramLabel = "N", description = "With --ref: Spark tasks computing "
             + "the samples' Inception features, each a contiguous range of them; more than 1 runs an embedded local[N] "
-            + "Spark (default: ${DEFAULT-VALUE}).")
+            + "Spark unless --master is given (default: ${DEFAULT-VALUE}).")
     int workers;
 
     @Option(names = "--master", paramLabel = "URL", description = "With --ref: submit the evaluation to this Spark "
