@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -89,8 +90,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "libtorch intra-op threads (default: all cores).")
     Integer threads;
 
-    @Option(names = "--gpu", description = "Run on this CUDA device index instead of the CPU.")
-    Integer gpu;
+    @Mixin
+    GpuOption gpu;
 
     @Override
     public Integer call() throws Exception {
@@ -149,12 +150,12 @@ public final class BenchCommand implements Callable<Integer> {
     /** step, fwdbwd, sample: one result line per model and batch, medians of per-step wall and CPU time. */
     private int timed() throws java.io.IOException {
         PrintWriter out = spec.commandLine().getOut();
-        if (gpu != null && !what.equals("fwdbwd")) {
+        if (gpu.gpu != null && !what.equals("fwdbwd")) {
             throw new IllegalArgumentException("--gpu: bench " + what + " runs on the CPU only");
         }
         int t = threads();
-        Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
-        if (gpu == null) {
+        Device device = gpu.device();
+        if (gpu.gpu == null) {
             TorchEngine.setThreads(t);
         }
         for (var e : configs().entrySet()) {
@@ -191,7 +192,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** memory: peak resident memory of forward+backward per batch (fresh child processes) and the slope. */
     private int memory() throws java.io.IOException, InterruptedException {
-        if (gpu != null) {
+        if (gpu.gpu != null) {
             throw new IllegalArgumentException("--gpu: bench memory measures the CPU process's resident memory only");
         }
         PrintWriter out = spec.commandLine().getOut();
@@ -232,10 +233,10 @@ public final class BenchCommand implements Callable<Integer> {
         }
         int batch = bs[0];
         int t = threads();
-        if (gpu == null) {
+        if (gpu.gpu == null) {
             TorchEngine.setThreads(t);
         }
-        Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
+        Device device = gpu.device();
         out.printf(Locale.ROOT, "device %s, threads %d, batch %d, %s, median of %d%n", device, t, batch,
                 config != null ? "the model of " + config : "image " + imageSize + " px", iterations);
         out.printf(Locale.ROOT, "%-9s %12s %12s %12s %12s %10s%n", "model", "fwd s/step", "fwd img/s", "train s/step",

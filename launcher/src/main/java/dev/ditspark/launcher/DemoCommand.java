@@ -21,6 +21,7 @@ import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -49,8 +50,8 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Demo configuration (default: conf/demo.yaml of the dit-spark checkout bin/dit runs from).")
     Path config;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config field (repeatable).")
-    List<String> overrides = new ArrayList<>();
+    @Mixin
+    ConfigOverrides set;
 
     @Option(names = "--per-class", defaultValue = "100",
             description = "Samples per class, scored by dit eval (default: ${DEFAULT-VALUE}).")
@@ -86,7 +87,7 @@ public final class DemoCommand implements Callable<Integer> {
         // The evaluations while training score with the classifier the final dit eval uses (one cache, one model).
         List<String> all = new ArrayList<>(List.of("data.uri=" + data.toUri(), "checkpoint.uri=" + checkpoints.toUri(),
                 "eval.classifier=" + classifierFile));
-        all.addAll(overrides);
+        all.addAll(set.overrides);
         RunConfig run = RunConfig.load(yaml, all);
         pw.println("[2/4] training (" + run.train().maxSteps() + " steps of " + run.train().globalBatch()
                 + " images; checkpoints in " + checkpoints + ")");

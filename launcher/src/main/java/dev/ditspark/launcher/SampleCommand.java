@@ -118,8 +118,8 @@ public final class SampleCommand implements Callable<Integer> {
             + "samples (latent / scaling factor → pixels), the one dit prepare encoded with.")
     Path vae;
 
-    @Option(names = "--gpu", description = "Sample on this CUDA device (one worker).")
-    Integer gpu;
+    @Mixin
+    GpuOption gpu;
 
     @Option(names = "--workers", defaultValue = "1", paramLabel = "N", description = "Spark tasks sampling the chunks; more "
             + "than 1 runs an embedded local[N] Spark unless --master is given (default: ${DEFAULT-VALUE}).")
@@ -170,7 +170,7 @@ public final class SampleCommand implements Callable<Integer> {
         if (workers < 1) {
             throw new IllegalArgumentException("--workers: must be at least 1, got " + workers);
         }
-        if (gpu != null && (workers > 1 || master != null)) {
+        if (gpu.gpu != null && (workers > 1 || master != null)) {
             throw new IllegalArgumentException("--gpu: one worker here only; Spark workers take their GPUs from Spark "
                     + "(--master with spark.task.resource.gpu.amount=1)");
         }
@@ -204,7 +204,7 @@ public final class SampleCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new IllegalArgumentException("--batch: must be at least 1, got " + batch);
         }
-        Device device = gpu == null ? Device.cpu() : Device.gpu(gpu);
+        Device device = gpu.device();
         boolean here = workers == 1 && master == null;
         try (NDManager manager = TorchEngine.newManager(device)) {
             Resolved r = source.fromCheckpoint() ? fromCheckpoint() : fromWeights();

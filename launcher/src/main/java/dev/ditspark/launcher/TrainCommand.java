@@ -24,6 +24,7 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -41,8 +42,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "YAML", description = "Run configuration file.")
     Path config;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config field, e.g. train.lr=2e-4 (repeatable).")
-    List<String> overrides = new ArrayList<>();
+    @Mixin
+    ConfigOverrides set;
 
     @Option(names = "--workers", paramLabel = "N", description = "Data-parallel workers (sets train.workers); more than 1 "
             + "runs the Spark job, on an embedded local[N] Spark unless --master is given.")
@@ -63,12 +64,12 @@ public final class TrainCommand implements Callable<Integer> {
             description = "With --master: spark-defaults to load, e.g. conf/spark-defaults.conf on GPU clusters.")
     Path propertiesFile;
 
-    @Option(names = "--gpu", paramLabel = "INDEX", description = "Train on this CUDA device instead of the CPU (one worker).")
-    Integer gpu;
+    @Mixin
+    GpuOption gpu;
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        List<String> all = new ArrayList<>(overrides);
+        List<String> all = new ArrayList<>(set.overrides);
         if (workers != null) {
             all.add("train.workers=" + workers);
         }
@@ -80,7 +81,7 @@ public final class TrainCommand implements Callable<Integer> {
             return SparkSubmission.fromSystemProperties().submit(run, master, deployMode, sparkConf, propertiesFile,
                     spec.commandLine().getOut());
         }
-        return trainHere(run, gpu, spec.commandLine().getOut());
+        return trainHere(run, gpu.gpu, spec.commandLine().getOut());
     }
 
     /** Trains {@code run} from this JVM: one worker in-process, several on an embedded local Spark; shared with dit demo. */

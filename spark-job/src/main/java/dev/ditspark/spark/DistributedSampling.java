@@ -49,6 +49,15 @@ public final class DistributedSampling {
      * @throws dev.ditspark.core.errors.JobFailedException the job failed on every attempt: the root cause
      */
     public static Result run(JavaSparkContext jsc, SamplePlan plan, int workers, Consumer<String> log) {
+        return run(jsc, plan, workers, log, SamplingListeners.NONE);
+    }
+
+    /**
+     * As {@link #run(JavaSparkContext, SamplePlan, int, Consumer)}, with {@code listeners} added to every task's
+     * chunks (tests inject task failures this way).
+     */
+    public static Result run(JavaSparkContext jsc, SamplePlan plan, int workers, Consumer<String> log,
+            SamplingListeners listeners) {
         if (workers < 1) {
             throw new IllegalArgumentException("--workers: must be at least 1, got " + workers);
         }
@@ -90,7 +99,7 @@ public final class DistributedSampling {
                         order.add(missing.get(i));
                     }
                 }
-                lines = jsc.parallelize(order, tasks).mapPartitions(new SamplingTask(plan, new HadoopSettings(hadoop)))
+                lines = jsc.parallelize(order, tasks).mapPartitions(new SamplingTask(plan, new HadoopSettings(hadoop), listeners))
                         .collect();
                 progress.poll();
             } catch (Exception e) { // Scala throws SparkException undeclared

@@ -31,15 +31,15 @@ import org.apache.spark.api.java.function.FlatMapFunction;
 final class SamplingTask implements FlatMapFunction<Iterator<Integer>, String> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LogManager.getLogger(SamplingTask.class);
-    /** A local property that lets tests fail the task holding this chunk on its first attempt (a worker dying). */
-    static final String FAIL_AT_CHUNK = "dit.test.failAtChunk";
 
     private final SamplePlan plan;
     private final HadoopSettings hadoop;
+    private final SamplingListeners listeners;
 
-    SamplingTask(SamplePlan plan, HadoopSettings hadoop) {
+    SamplingTask(SamplePlan plan, HadoopSettings hadoop, SamplingListeners listeners) {
         this.plan = plan;
         this.hadoop = hadoop;
+        this.listeners = listeners;
     }
 
     @Override
@@ -52,7 +52,7 @@ final class SamplingTask implements FlatMapFunction<Iterator<Integer>, String> {
         if (ks.length == 0) {
             return List.<String>of().iterator();
         }
-        String failAt = ctx.getLocalProperty(FAIL_AT_CHUNK);
+        SampleModel.ChunkProgress extra = listeners.forTask(new SamplingListeners.Task(task, ctx.attemptNumber()));
         try {
             Device device = TaskGpu.of(ctx);
             LOG.info("sampling task {}: {} chunks on {} (attempt {})", task, ks.length, device, ctx.attemptNumber());
@@ -65,13 +65,12 @@ final class SamplingTask implements FlatMapFunction<Iterator<Integer>, String> {
                         if (ctx.isInterrupted()) {
                             throw new IllegalStateException("sampling task " + task + ": killed by Spark at chunk " + k);
                         }
+                        extra.onStep(k, n, step, steps);
                     }
 
                     @Override
                     public void onChunk(int k, int n) {
-                        if (failAt != null && Integer.parseInt(failAt) == k && ctx.attemptNumber() == 0) {
-                            throw new IllegalStateException("sampling task " + task + ": injected failure after chunk " + k);
-                        }
+                        extra.onChunk(k, n);
                     }
                 });
                 return List.of("task " + task + ": " + sampled + " of " + ks.length + " chunks sampled on " + device)

@@ -86,6 +86,27 @@ class DistributedSamplingTest {
         }
     }
 
+    /** The task holding chunk {@code chunk} fails right after writing it, on its first attempt (a worker dying). */
+    record FailAfterChunk(int chunk) implements SamplingListeners {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public SampleModel.ChunkProgress forTask(Task task) {
+            if (task.attempt() != 0) {
+                return NONE.forTask(task);
+            }
+            return new SampleModel.ChunkProgress() {
+                @Override
+                public void onChunk(int k, int n) {
+                    if (k == chunk) {
+                        throw new IllegalStateException("sampling task " + task.partition()
+                                + ": injected failure after chunk " + k);
+                    }
+                }
+            };
+        }
+    }
+
     static byte[] bytes(Path p) throws Exception {
         return Files.readAllBytes(p);
     }
@@ -136,13 +157,7 @@ class DistributedSamplingTest {
         SamplePlan p = plan(cut.toString(), weights.toString());
         sampleHere(p, new int[] {1, 3});
         // The task holding chunk 0 (with chunk 2) fails once right after writing it; Spark's retry samples chunk 2 only.
-        spark.setLocalProperty(SamplingTask.FAIL_AT_CHUNK, "0");
-        DistributedSampling.Result r;
-        try {
-            r = DistributedSampling.run(spark, p, 2, l -> { });
-        } finally {
-            spark.setLocalProperty(SamplingTask.FAIL_AT_CHUNK, null);
-        }
+        DistributedSampling.Result r = DistributedSampling.run(spark, p, 2, l -> { }, new FailAfterChunk(0));
         assertEquals(2, r.resumed());
         assertEquals(2, r.sampled());
         assertEquals(List.of("task 0: 0 of 1 chunks sampled on cpu()", "task 1: 1 of 1 chunks sampled on cpu()"),
