@@ -22,6 +22,9 @@ import com.fasterxml.jackson.databind.annotation.JsonNaming;
  * @param horizontalFlip whether each training image is mirrored with probability 1/2, the paper's only
  *     augmentation (default true); false for data whose mirror images are not samples of the same
  *     distribution (Fashion-MNIST: every shoe faces left, and a mirrored ankle boot is not one the data has)
+ * @param lrSchedule {@code constant} (default, the paper's) or {@code cosine} (decay to 0 at max_steps, a
+ *     departure for short runs; {@link dev.ditspark.core.train.LrSchedule})
+ * @param lrWarmup steps of linear learning-rate warm-up before the schedule (default 0, the paper's)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record TrainSpec(
@@ -40,11 +43,16 @@ public record TrainSpec(
         Integer workers,
         String precision,
         Boolean emaWarmup,
-        Boolean horizontalFlip) {
+        Boolean horizontalFlip,
+        String lrSchedule,
+        Long lrWarmup) {
 
     /** {@code train.precision} values. */
     public static final String FP32 = "fp32";
     public static final String TF32 = "tf32";
+    /** {@code train.lr_schedule} values ({@link dev.ditspark.core.train.LrSchedule}). */
+    public static final String CONSTANT = "constant";
+    public static final String COSINE = "cosine";
 
     public TrainSpec {
         globalBatch = orDefault(globalBatch, 256);
@@ -60,6 +68,8 @@ public record TrainSpec(
         workers = orDefault(workers, 1);
         emaWarmup = orDefault(emaWarmup, false);
         horizontalFlip = orDefault(horizontalFlip, true);
+        lrSchedule = orDefault(lrSchedule, CONSTANT);
+        lrWarmup = orDefault(lrWarmup, 0L);
         require(globalBatch > 0, "train.global_batch", "must be positive, got " + globalBatch);
         require(workers > 0, "train.workers", "must be positive, got " + workers);
         require(globalBatch % workers == 0, "train.global_batch",
@@ -69,6 +79,9 @@ public record TrainSpec(
                 "must divide the per-worker batch " + perWorker + ", got " + microBatch);
         require(maxSteps > 0, "train.max_steps", "must be positive, got " + maxSteps);
         require(lr > 0, "train.lr", "must be positive, got " + lr);
+        require(lrSchedule.equals(CONSTANT) || lrSchedule.equals(COSINE), "train.lr_schedule",
+                "constant or cosine, got " + lrSchedule);
+        require(lrWarmup >= 0, "train.lr_warmup", "must not be negative, got " + lrWarmup);
         require(weightDecay >= 0, "train.weight_decay", "must not be negative, got " + weightDecay);
         require(beta1 >= 0 && beta1 < 1, "train.beta1", "must be in [0, 1), got " + beta1);
         require(beta2 >= 0 && beta2 < 1, "train.beta2", "must be in [0, 1), got " + beta2);

@@ -96,8 +96,15 @@ public final class AdamW implements AutoCloseable {
      * state untouched. The gradients are left as they are (zero them before the next accumulation).
      */
     public void step() {
+        step(config.lr());
+    }
+
+    /**
+     * {@link #step()} at learning rate {@code lr} instead of the configured one (a schedule's rate for this step,
+     * as torch's LR schedulers set {@code param_group['lr']}; weight decay scales with it as in torch).
+     */
+    public void step(double lr) {
         long t = step + 1;
-        double lr = config.lr();
         // torch computes these in double and hands them to float32 kernels as scalars.
         double biasCorrection1 = 1 - Math.pow(config.beta1(), t);
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(config.beta2(), t));

@@ -74,6 +74,7 @@ public final class Trainer implements AutoCloseable {
     private final Shape sampleShape;
     private AdamW optimizer;
     private Ema ema;
+    private LrSchedule schedule;
     private long step;
     private long epoch;
     /** Samples of each data stream taken in {@code epoch} (the data cursor, with epoch; see {@link DataCursor}). */
@@ -187,6 +188,7 @@ public final class Trainer implements AutoCloseable {
         collective.broadcast(parameterValues(), 0);
         optimizer = new AdamW(model, new AdamWConfig(spec.lr(), spec.beta1(), spec.beta2(), spec.eps(), spec.weightDecay()));
         ema = new Ema(model, spec.emaDecay(), spec.emaWarmup());
+        schedule = LrSchedule.of(spec);
         if (latest.isPresent()) {
             resume(latest.getAsLong());
         }
@@ -335,7 +337,7 @@ public final class Trainer implements AutoCloseable {
             if (isLogStep(step)) {
                 double seconds = window.seconds();
                 MetricsRecord r = new MetricsRecord(step, epoch, imagesSeen, window.loss / window.steps,
-                        window.mse / window.steps, window.vb / window.steps, last.gradientNorm(), spec.lr(),
+                        window.mse / window.steps, window.vb / window.steps, last.gradientNorm(), schedule.lrAt(step - 1),
                         window.steps * spec.globalBatch() / seconds, window.stepSeconds / window.steps,
                         MetricsHistory.heapUsedBytes(), MetricsHistory.residentBytes(), System.currentTimeMillis() / 1e3,
                         evaluated);
@@ -485,7 +487,7 @@ public final class Trainer implements AutoCloseable {
                         "step %d: loss is %s (mse %s, vb %s) or a gradient is not finite; stopped before applying it. "
                                 + "Last committed checkpoint: %s", step + 1, m[0], m[1], m[2], lastCheckpoint()));
             }
-            optimizer.step();
+            optimizer.step(schedule.lrAt(step));
             ema.update(step); // the 0-based index of the step just taken (the warm-up's t)
             step++;
             imagesSeen += spec.globalBatch();

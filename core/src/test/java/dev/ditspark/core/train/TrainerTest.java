@@ -128,6 +128,52 @@ class TrainerTest {
         assertBitIdentical(whole, train(config(data, rest)));
     }
 
+    /**
+     * train.lr_schedule and lr_warmup through the trainer. AdamW's first update is −lr·g/(|g| + eps) per element,
+     * so from the zero-initialised final layer one step with a 4-step warm-up lands at exactly a quarter of the
+     * constant rate's step; a cosine run resumed midway ends bit-identical to the uninterrupted one, and
+     * metrics.jsonl logs each logged step's own rate.
+     */
+    @Test
+    void lrScheduleSetsEachStepsRateAndResumes() throws Exception {
+        Map<String, float[]> constant = train(config(data, List.of("checkpoint.uri=" + dir.resolve("lc").toUri(),
+                "train.max_steps=1")));
+        Map<String, float[]> warm = train(config(data, List.of("checkpoint.uri=" + dir.resolve("lw").toUri(),
+                "train.max_steps=1", "train.lr_warmup=4")));
+        float[] full = constant.get("final_layer.linear.weight");
+        float[] quarter = warm.get("final_layer.linear.weight");
+        assertTrue(full[0] != 0f || full[1] != 0f, "the step moved the final layer");
+        for (int i = 0; i < full.length; i++) {
+            assertEquals(full[i] / 4.0, quarter[i], 1e-9, "final_layer.linear.weight[" + i + "]");
+        }
+        Map<String, float[]> whole = train(config(data, List.of("checkpoint.uri=" + dir.resolve("cs").toUri(),
+                "train.lr_schedule=cosine", "train.lr_warmup=2")));
+        // Stopped at step 3 of the same 6-step run (a stop request, as SIGTERM) and resumed by the same command.
+        RunConfig rest = config(data, List.of("checkpoint.uri=" + dir.resolve("cr").toUri(), "train.lr_schedule=cosine",
+                "train.lr_warmup=2"));
+        try (Trainer t = new Trainer(rest, Collective.local(), Device.cpu(), new Configuration())) {
+            t.run(new TrainingListener() {
+                @Override
+                public void onStep(StepMetrics m) {
+                    if (m.step() == 3) {
+                        StopRequest.request("SIGTERM");
+                    }
+                }
+            });
+            assertEquals(3, t.step());
+        } finally {
+            StopRequest.clear();
+        }
+        assertBitIdentical(whole, train(rest));
+        LrSchedule schedule = LrSchedule.of(rest.train());
+        List<MetricsRecord> logged = MetricsHistory.read(dir.resolve("cs").toUri().toString(), new Configuration());
+        assertEquals(List.of(2L, 4L, 6L), logged.stream().map(MetricsRecord::step).toList());
+        for (MetricsRecord r : logged) {
+            assertEquals(schedule.lrAt(r.step() - 1), r.lr(), 1e-15, "lr logged at step " + r.step());
+        }
+        assertTrue(logged.get(2).lr() < logged.get(1).lr() && logged.get(1).lr() < 1e-3, "cosine decays");
+    }
+
     @Test
     void gradientAccumulationMatchesOneBigBatch() throws Exception {
         Map<String, float[]> whole = train(config(data, List.of("checkpoint.uri=" + dir.resolve("w").toUri())));
