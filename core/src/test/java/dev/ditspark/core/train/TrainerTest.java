@@ -76,6 +76,24 @@ class TrainerTest {
         }
     }
 
+    /** Trains {@code cfg} with a stop request (as SIGTERM) after step {@code at}; returns what stopped it. */
+    private static String trainUntilStopRequestAt(RunConfig cfg, long at) {
+        try (Trainer t = new Trainer(cfg, Collective.local(), Device.cpu(), new Configuration())) {
+            t.run(new TrainingListener() {
+                @Override
+                public void onStep(StepMetrics m) {
+                    if (m.step() == at) {
+                        StopRequest.request("SIGTERM");
+                    }
+                }
+            });
+            assertEquals(at, t.step());
+            return t.stoppedBy();
+        } finally {
+            StopRequest.clear();
+        }
+    }
+
     private static void assertBitIdentical(Map<String, float[]> a, Map<String, float[]> b) {
         assertEquals(a.keySet(), b.keySet());
         a.forEach((k, v) -> assertArrayEquals(v, b.get(k), 0f, k));
@@ -151,19 +169,7 @@ class TrainerTest {
         // Stopped at step 3 of the same 6-step run (a stop request, as SIGTERM) and resumed by the same command.
         RunConfig rest = config(data, List.of("checkpoint.uri=" + dir.resolve("cr").toUri(), "train.lr_schedule=cosine",
                 "train.lr_warmup=2"));
-        try (Trainer t = new Trainer(rest, Collective.local(), Device.cpu(), new Configuration())) {
-            t.run(new TrainingListener() {
-                @Override
-                public void onStep(StepMetrics m) {
-                    if (m.step() == 3) {
-                        StopRequest.request("SIGTERM");
-                    }
-                }
-            });
-            assertEquals(3, t.step());
-        } finally {
-            StopRequest.clear();
-        }
+        assertEquals("SIGTERM", trainUntilStopRequestAt(rest, 3));
         assertBitIdentical(whole, train(rest));
         LrSchedule schedule = LrSchedule.of(rest.train());
         List<MetricsRecord> logged = MetricsHistory.read(dir.resolve("cs").toUri().toString(), new Configuration());
@@ -297,21 +303,7 @@ class TrainerTest {
     void aStopRequestCheckpointsTheStepReachedAndTheResumeIsBitIdentical() throws Exception {
         Map<String, float[]> straight = train(config(data, List.of("checkpoint.uri=" + dir.resolve("s1").toUri())));
         String ckpt = dir.resolve("s2").toUri().toString();
-        try (Trainer t = new Trainer(config(data, List.of("checkpoint.uri=" + ckpt)), Collective.local(), Device.cpu(),
-                new Configuration())) {
-            t.run(new TrainingListener() {
-                @Override
-                public void onStep(StepMetrics m) {
-                    if (m.step() == 4) {
-                        StopRequest.request("SIGTERM");
-                    }
-                }
-            });
-            assertEquals(4, t.step());
-            assertEquals("SIGTERM", t.stoppedBy());
-        } finally {
-            StopRequest.clear();
-        }
+        assertEquals("SIGTERM", trainUntilStopRequestAt(config(data, List.of("checkpoint.uri=" + ckpt)), 4));
         assertEquals(List.of(3L, 4L), CheckpointStore.open(ckpt, new Configuration()).committedSteps());
         assertBitIdentical(straight, train(config(data, List.of("checkpoint.uri=" + ckpt))));
     }
