@@ -255,7 +255,7 @@ public final class SampleCommand implements Callable<Integer> {
         }
     }
 
-    /** One worker in this JVM: the chunks one after another, a progress bar with samples/s. */
+    /** One worker in this JVM: the chunks one after another, a progress bar counting sample-steps, with samples/s. */
     private int sampleHere(SamplePlan plan, SampleModel model, PrintWriter pw, long t0) throws IOException {
         Configuration hadoop = new Configuration();
         SampleChunks chunks = SampleChunks.open(plan.chunksLocation(), hadoop, plan.request(), line -> {
@@ -276,7 +276,7 @@ public final class SampleCommand implements Callable<Integer> {
         int reused = plan.chunks() - todo.size();
         long resumed = resumedSamples;
         long started = System.nanoTime();
-        try (Progress bar = Progress.start("sample", resumed * total, (long) plan.count() * total, pw)) {
+        try (Progress bar = Progress.start("sample", "sample-steps", resumed * total, (long) plan.count() * total, pw)) {
             long[] finished = {resumed};
             model.sampleMissing(chunks, todo.stream().mapToInt(Integer::intValue).toArray(), new SampleModel.ChunkProgress() {
                 @Override

@@ -6,6 +6,7 @@ import dev.ditspark.sparkcommon.HadoopSettings;
 import dev.ditspark.core.sample.SampleChunks;
 import dev.ditspark.core.sample.SampleOutput;
 import dev.ditspark.core.sample.SamplePlan;
+import dev.ditspark.core.sample.SamplingSteps;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -87,7 +88,7 @@ public final class DistributedSampling {
             int tasks = Math.min(workers, missing.size());
             LOG.info("sampling {} chunks of {} samples on {} tasks ({} resumed)", missing.size(), plan.batch(), tasks, resumed);
             String group = "dit-sample-" + java.util.UUID.randomUUID();
-            jsc.setJobGroup(group, "dit sample: " + plan.count() + " samples (" + plan.steps() + " steps, cfg "
+            jsc.setJobGroup(group, "dit sample: " + plan.count() + " samples (" + SamplingSteps.describe(plan.sampler(), plan.steps()) + ", cfg "
                     + plan.cfgScale() + ") on " + tasks + (tasks == 1 ? " worker" : " workers"), true);
             FailFast failures = new FailFast(jsc, group);
             long every = Long.parseLong(jsc.getConf().get(PROGRESS_EVERY, "5000"));
@@ -123,8 +124,8 @@ public final class DistributedSampling {
 
     /** The closing line: what was written where. */
     public static String summary(SamplePlan plan, Result r, double seconds) {
-        return String.format(Locale.ROOT, "%d samples (%s, %s steps, cfg %.2f) in %.1f s%s: %s/%s, %s/%s", plan.count(),
-                plan.sampler(), plan.steps(), plan.cfgScale(), seconds,
+        return String.format(Locale.ROOT, "%d samples (%s, cfg %.2f) in %.1f s%s: %s/%s, %s/%s", plan.count(),
+                SamplingSteps.describe(plan.sampler(), plan.steps()), plan.cfgScale(), seconds,
                 r.resumed() > 0 ? " (" + r.resumed() + " chunks resumed from an earlier run)" : "",
                 plan.out().replaceAll("/+$", ""), SampleOutput.GRID, plan.out().replaceAll("/+$", ""), SampleOutput.SAMPLES);
     }
