@@ -1,6 +1,6 @@
 package dev.ditspark.core.sample;
 
-import dev.ditspark.core.eval.NpzFile;
+import dev.ditspark.core.io.NpyHeader;
 import java.awt.image.BufferedImage;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -337,11 +337,11 @@ public final class SampleImages {
         return new SampleImages(images, n, Math.toIntExact(shape[1]), Math.toIntExact(shape[2]), labels);
     }
 
-    /** One .npy array: its dtype string, shape and raw little-endian bytes (C order); the header by {@link NpzFile.Header}. */
+    /** One .npy array: its dtype string, shape and raw little-endian bytes (C order); the header by {@link NpyHeader}. */
     private record Npy(String descr, long[] shape, byte[] data) {
         static Npy read(InputStream in, String what) throws IOException {
             DataInputStream d = new DataInputStream(in);
-            NpzFile.Header h = NpzFile.Header.read(d, what);
+            NpyHeader h = NpyHeader.read(d, what);
             long bytes = Math.multiplyExact(h.elements(), h.itemSize());
             if (bytes > Integer.MAX_VALUE - 8) {
                 throw new IOException(what + ": " + Arrays.toString(h.shape()) + " is " + bytes + " bytes, more than this "
@@ -377,8 +377,8 @@ public final class SampleImages {
         }
     }
 
-    /** The .npy v1.0 header of an array (shared with {@link NpzFile}). */
+    /** The .npy v1.0 header of an array ({@link NpyHeader}). */
     static byte[] npyHeader(long[] shape, String descr) {
-        return new NpzFile.Header(descr, shape).toBytes();
+        return new NpyHeader(descr, shape).toBytes();
     }
 }

@@ -49,18 +49,7 @@ public final class SampleModel {
     public static SampleModel load(SamplePlan plan, NDManager manager, Configuration hadoop, UnaryOperator<String> local)
             throws IOException {
         DiTConfig cfg = plan.model().config();
-        DiT dit = new DiT(cfg);
-        if (plan.checkpoint() != null) {
-            try (SafetensorsFile f = CheckpointStore.open(plan.checkpoint(), hadoop).openTensors(plan.step(),
-                    plan.raw() ? "model" : "ema")) {
-                StateDict.load(dit, f, manager);
-            }
-        } else {
-            Path w = Path.of(plan.weightsShipped() ? local.apply(plan.weights()) : plan.weights());
-            try (SafetensorsFile f = SafetensorsFile.open(w)) {
-                StateDict.load(dit, f, manager);
-            }
-        }
+        DiT dit = loadDiT(plan, manager, hadoop, local);
         AutoencoderKL ae = null;
         if (plan.vae() != null) {
             ae = AutoencoderKL.load(Path.of(plan.vaeShipped() ? local.apply(plan.vae()) : plan.vae()), manager);
@@ -73,6 +62,32 @@ public final class SampleModel {
                     + "-channel latents: give --vae FILE (the KL VAE dit prepare encoded with) to decode them");
         }
         return new SampleModel(plan, dit, ae, manager);
+    }
+
+    /**
+     * Loads the plan's DiT weights (checkpoint or unshipped file) into {@code manager}, with a VAE the caller loaded
+     * and checked against the model already (or null for a pixel-space model).
+     */
+    public static SampleModel load(SamplePlan plan, AutoencoderKL vae, NDManager manager, Configuration hadoop)
+            throws IOException {
+        return new SampleModel(plan, loadDiT(plan, manager, hadoop, UnaryOperator.identity()), vae, manager);
+    }
+
+    private static DiT loadDiT(SamplePlan plan, NDManager manager, Configuration hadoop, UnaryOperator<String> local)
+            throws IOException {
+        DiT dit = new DiT(plan.model().config());
+        if (plan.checkpoint() != null) {
+            try (SafetensorsFile f = CheckpointStore.open(plan.checkpoint(), hadoop).openTensors(plan.step(),
+                    plan.raw() ? "model" : "ema")) {
+                StateDict.load(dit, f, manager);
+            }
+        } else {
+            Path w = Path.of(plan.weightsShipped() ? local.apply(plan.weights()) : plan.weights());
+            try (SafetensorsFile f = SafetensorsFile.open(w)) {
+                StateDict.load(dit, f, manager);
+            }
+        }
+        return dit;
     }
 
     /** A model already loaded (and checked) by the caller. */

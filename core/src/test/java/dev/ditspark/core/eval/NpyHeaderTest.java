@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.ditspark.core.io.NpyHeader;
 import dev.ditspark.core.sample.SampleImages;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
@@ -16,10 +17,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The one .npy header reader and writer ({@link NpzFile.Header}) against bytes numpy 2 writes
+ * The one .npy header reader and writer ({@link NpyHeader}) against bytes numpy 2 writes
  * ({@code numpy.lib.format.write_array}); and the two .npz readers (this file's and the sample sets') on one file.
  */
-class NpzFileHeaderTest {
+class NpyHeaderTest {
     // numpy.lib.format.write_array(f, np.array([[1.5,-2],[3.25,4],[0.5,6]], dtype='<f4'), version=(1,0)) and (2,0)
     private static final String V1 = "k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDMsIDIpLCB9ICAg"
             + "ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAMA/AAAAwAAAUEAAAIBAAAAAPwAAwEA=";
@@ -31,7 +32,7 @@ class NpzFileHeaderTest {
     void readsNumpysVersion1And2HeadersAndLeavesTheStreamAtTheData() throws IOException {
         for (String npy : new String[] {V1, V2}) {
             DataInputStream d = new DataInputStream(new ByteArrayInputStream(Base64.getDecoder().decode(npy)));
-            NpzFile.Header h = NpzFile.Header.read(d, "x.npz: a");
+            NpyHeader h = NpyHeader.read(d, "x.npz: a");
             assertEquals("<f4", h.descr());
             assertArrayEquals(new long[] {3, 2}, h.shape());
             assertEquals(4, h.itemSize());
@@ -45,7 +46,7 @@ class NpzFileHeaderTest {
     @Test
     void writesTheHeaderNumpyWrites() {
         byte[] v1 = Base64.getDecoder().decode(V1);
-        byte[] ours = new NpzFile.Header("<f4", new long[] {3, 2}).toBytes();
+        byte[] ours = new NpyHeader("<f4", new long[] {3, 2}).toBytes();
         assertArrayEquals(java.util.Arrays.copyOf(v1, 128), ours);
     }
 
@@ -53,7 +54,7 @@ class NpzFileHeaderTest {
     void aBadArrayIsNamedInOneLine() {
         byte[] bad = "not numpy at all".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         IOException e = assertThrows(IOException.class,
-                () -> NpzFile.Header.read(new DataInputStream(new ByteArrayInputStream(bad)), "x.npz: arr_0"));
+                () -> NpyHeader.read(new DataInputStream(new ByteArrayInputStream(bad)), "x.npz: arr_0"));
         assertEquals("x.npz: arr_0: not a .npy array", e.getMessage());
     }
 
