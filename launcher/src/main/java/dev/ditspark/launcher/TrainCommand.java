@@ -68,9 +68,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (workers != null) {
             all.add("train.workers=" + workers);
         }
-        RunConfig run = RunConfig.load(config, all);
         SparkSubmission.Options spark = submitOptions.with(master, deployMode);
         spark.check();
+        RunConfig run = RunConfig.load(config, all);
         if (spark.submits()) {
             return SparkSubmission.fromSystemProperties().submit(run, spark, spec.commandLine().getOut());
         }
