@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import dev.ditspark.core.config.RunConfig;
 import dev.ditspark.core.config.SampleSpec;
 import dev.ditspark.core.config.Secrets;
-import dev.ditspark.core.diffusion.ClassifierFreeGuidance;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.model.DiTConfig;
 import dev.ditspark.core.sample.LocalSampling;
@@ -191,25 +190,11 @@ public final class SampleCommand implements Callable<Integer> {
             SampleSpec s = r.spec(m.defaults);
             DiTConfig cfg = m.config;
             SampleLabels y = r.selection().labels(cfg.numClasses(), r.seed());
-            if (s.cfgScale() != 1.0 && !cfg.hasNullClass()) {
-                throw new IllegalArgumentException((r.cfgScale() != null ? "--cfg-scale"
-                        : m.run != null ? "the run's sample.cfg_scale" : "--cfg-scale (default)") + ": "
-                        + ClassifierFreeGuidance.noNullClassMessage(s.cfgScale()));
-            }
-            if (r.vae() == null && cfg.inChannels() != 1 && cfg.inChannels() != 3) {
-                throw new IllegalArgumentException("this model samples " + cfg.inChannels()
-                        + "-channel latents: give --vae FILE (the KL VAE dit prepare encoded with) to decode them");
-            }
-            AutoencoderKL ae = null;
-            if (r.vae() != null) {
-                ae = AutoencoderKL.load(r.vae(), manager);
-                if (ae.config().latentChannels() != cfg.inChannels()) {
-                    throw new IllegalArgumentException("--vae " + r.vae() + " has " + ae.config().latentChannels()
-                            + " latent channels, the model samples " + cfg.inChannels());
-                }
-                if (m.run != null) {
-                    VaeCheck.againstTrainingData(r.vae(), ae.config(), m.run.data().uri(), err);
-                }
+            r.checkGuidance(s, cfg, m.run != null);
+            AutoencoderKL ae = r.vae() == null ? null : AutoencoderKL.load(r.vae(), manager);
+            SampleModel.checkDecoder(cfg, ae, r.vae());
+            if (ae != null && m.run != null) {
+                VaeCheck.againstTrainingData(r.vae(), ae.config(), m.run.data().uri(), err);
             }
             SamplePlan plan = r.plan(cfg, s, y, m.identity, m.checkpoint, m.step, spark.submits());
             long t0 = System.nanoTime();

@@ -53,15 +53,27 @@ public final class SampleModel {
         AutoencoderKL ae = null;
         if (plan.vae() != null) {
             ae = AutoencoderKL.load(Path.of(plan.vaeShipped() ? local.apply(plan.vae()) : plan.vae()), manager);
-            if (ae.config().latentChannels() != cfg.inChannels()) {
-                throw new IllegalArgumentException("--vae " + plan.vae() + " has " + ae.config().latentChannels()
-                        + " latent channels, the model samples " + cfg.inChannels());
-            }
-        } else if (cfg.inChannels() != 1 && cfg.inChannels() != 3) {
+        }
+        checkDecoder(cfg, ae, plan.vae());
+        return new SampleModel(plan, dit, ae, manager);
+    }
+
+    /**
+     * Refuses a model whose samples {@code vae} cannot turn into pixels: latents (not 1 or 3 channels) without a
+     * VAE, or a VAE of another latent channel count.
+     *
+     * @param vae the loaded VAE, or null; {@code vaeName} names it in the message
+     * @throws IllegalArgumentException one line naming --vae
+     */
+    public static void checkDecoder(DiTConfig cfg, AutoencoderKL vae, Object vaeName) {
+        if (vae == null && cfg.inChannels() != 1 && cfg.inChannels() != 3) {
             throw new IllegalArgumentException("this model samples " + cfg.inChannels()
                     + "-channel latents: give --vae FILE (the KL VAE dit prepare encoded with) to decode them");
         }
-        return new SampleModel(plan, dit, ae, manager);
+        if (vae != null && vae.config().latentChannels() != cfg.inChannels()) {
+            throw new IllegalArgumentException("--vae " + vaeName + " has " + vae.config().latentChannels()
+                    + " latent channels, the model samples " + cfg.inChannels());
+        }
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.ditspark.core.sample;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ditspark.core.config.SampleSpec;
 import dev.ditspark.core.config.Secrets;
+import dev.ditspark.core.diffusion.ClassifierFreeGuidance;
 import dev.ditspark.core.model.DiTConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -65,6 +66,20 @@ public record SampleRequest(String checkpoint, Long step, boolean raw, Path weig
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(e.getMessage().replace("sample.steps", "--steps")
                     .replace("sample.sampler", "--sampler").replace("sample.cfg_scale", "--cfg-scale"), e);
+        }
+    }
+
+    /**
+     * Refuses guidance on a model without a null class (trained with class_dropout_prob 0), naming where the scale
+     * came from: {@code --cfg-scale}, the run's {@code sample.cfg_scale}, or the default.
+     *
+     * @param fromRun true when the defaults are a run's {@code sample:} block
+     */
+    public void checkGuidance(SampleSpec s, DiTConfig cfg, boolean fromRun) {
+        if (s.cfgScale() != 1.0 && !cfg.hasNullClass()) {
+            throw new IllegalArgumentException((cfgScale != null ? "--cfg-scale"
+                    : fromRun ? "the run's sample.cfg_scale" : "--cfg-scale (default)") + ": "
+                    + ClassifierFreeGuidance.noNullClassMessage(s.cfgScale()));
         }
     }
 
