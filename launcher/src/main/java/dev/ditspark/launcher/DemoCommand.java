@@ -7,7 +7,10 @@ import dev.ditspark.core.data.DatasetManifest;
 import dev.ditspark.core.data.FashionMnist;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.eval.FashionClassifier;
+import dev.ditspark.core.eval.FashionScoring;
 import dev.ditspark.core.plot.TrainingPlots;
+import dev.ditspark.core.sample.SampleRequest;
+import dev.ditspark.core.sample.SampleSelection;
 import dev.ditspark.core.train.MetricsHistory;
 import dev.ditspark.core.train.TrainingSamples;
 import java.io.IOException;
@@ -18,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
@@ -109,10 +111,15 @@ public final class DemoCommand implements Callable<Integer> {
         }
         pw.println("[3/4] sampling " + perClass + " images per class with the EMA weights");
         pw.flush();
-        int code = new CommandLine(new SampleCommand()).setOut(pw).setErr(spec.commandLine().getErr()).execute(
-                "--checkpoint", checkpoints.toUri().toString(), "--per-class", Integer.toString(perClass),
-                "--grid-per-class", Integer.toString(Math.min(gridPerClass, perClass)),
-                "--out", out.resolve("samples").toString());
+        SampleRequest request = SampleRequest.fromCheckpoint(checkpoints.toUri().toString(),
+                SampleSelection.perClass(perClass, Math.min(gridPerClass, perClass)), out.resolve("samples").toString());
+        int code;
+        try {
+            code = SampleCommand.sample(request, null, 1, SparkSubmission.Options.none(), pw, spec.commandLine().getErr());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while sampling", e);
+        }
         if (code != 0) {
             return code;
         }
@@ -120,13 +127,8 @@ public final class DemoCommand implements Callable<Integer> {
                 + String.join(", ", FashionMnist.CLASS_NAMES) + ")");
         pw.println("[4/4] scoring the samples (dit eval)");
         pw.flush();
-        List<String> eval = new ArrayList<>(List.of("--samples", out.resolve("samples/samples.npz").toString(),
-                "--classifier", classifierFile.toString(), "--classifier-steps", Integer.toString(classifierSteps)));
-        if (run.train().threads() != null) {
-            eval.addAll(List.of("--threads", run.train().threads().toString()));
-        }
-        code = new CommandLine(new EvalCommand()).setOut(pw).setErr(spec.commandLine().getErr())
-                .execute(eval.toArray(String[]::new));
+        code = EvalCommand.fashion(out.resolve("samples/samples.npz"), null, classifierFile, classifierSteps,
+                run.train().threads() != null ? run.train().threads() : EvalCommand.DEFAULT_THREADS, pw);
         if (code == 0) {
             printWhere(pw, out.resolve("samples").toAbsolutePath().normalize(), checkpoints);
         }
@@ -158,8 +160,8 @@ public final class DemoCommand implements Callable<Integer> {
             TorchEngine.setThreads(run.train().threads());
         }
         try (NDManager manager = TorchEngine.newManager()) {
-            FashionClassifier.loadOrTrain(file, FashionMnist.installed(),
-                    new FashionClassifier.Training(classifierSteps, 128, 2e-3, 0), manager, line -> {
+            FashionClassifier.loadOrTrain(file, FashionMnist.installed(), FashionScoring.training(classifierSteps),
+                    manager, line -> {
                         pw.println("      " + line);
                         pw.flush();
                     });

@@ -2,16 +2,15 @@ package dev.ditspark.launcher;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import dev.ditspark.core.data.FashionMnist;
 import dev.ditspark.core.engine.TorchEngine;
 import dev.ditspark.core.eval.AdmEvaluation;
 import dev.ditspark.core.eval.FidInception;
 import dev.ditspark.core.eval.InceptionFeatures;
 import dev.ditspark.core.eval.NpzFile;
 import dev.ditspark.core.eval.FashionClassifier;
-import dev.ditspark.core.eval.FashionEvaluation;
-import dev.ditspark.core.sample.SampleImages;
+import dev.ditspark.core.eval.FashionScoring;
 import dev.ditspark.spark.DistributedEvaluation;
+import dev.ditspark.spark.LocalSpark;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -21,6 +20,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -65,7 +65,10 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Training steps (batch 128) when the classifier is trained (default: ${DEFAULT-VALUE}, two epochs).")
     int classifierSteps;
 
-    @Option(names = "--threads", defaultValue = "2", description = "CPU threads (default: ${DEFAULT-VALUE}).")
+    /** CPU threads when --threads is not given. */
+    static final int DEFAULT_THREADS = 2;
+
+    @Option(names = "--threads", defaultValue = "" + DEFAULT_THREADS, description = "CPU threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
     @Option(names = "--ref", paramLabel = "NPZ|DIR", description = "Reference for ImageNet scoring: an .npz with arr_0 "
@@ -101,12 +104,8 @@ public final class EvalCommand implements Callable<Integer> {
             description = "With --master: client only (the driver writes the five numbers to a file here).")
     String deployMode;
 
-    @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "With --master: a Spark setting (repeatable).")
-    java.util.Map<String, String> sparkConf = new java.util.LinkedHashMap<>();
-
-    @Option(names = "--properties-file", paramLabel = "FILE",
-            description = "With --master: spark-defaults to load, e.g. conf/spark-defaults.conf on GPU clusters.")
-    Path propertiesFile;
+    @Mixin
+    SparkSubmitOptions submitOptions;
 
     static final String RANDOM = DistributedEvaluation.RANDOM;
 
@@ -127,54 +126,29 @@ public final class EvalCommand implements Callable<Integer> {
         if (master != null) {
             throw new IllegalArgumentException("--master: with --ref only (the Fashion-MNIST scoring runs here)");
         }
+        return fashion(samples, labels == null ? null : labels.stream().mapToLong(Long::longValue).toArray(), classifier,
+                classifierSteps, threads, pw);
+    }
+
+    /**
+     * Fashion-MNIST scoring of {@code samples} ({@link FashionScoring}); dit demo calls this too.
+     *
+     * @param labels the requested classes, or null for the file's labels array
+     * @param classifier the cached classifier, or null for the default cache
+     */
+    static int fashion(Path samples, long[] labels, Path classifier, int classifierSteps, int threads, PrintWriter pw)
+            throws IOException {
+        Checks.inputFile("--samples", samples);
         Path cache = classifier != null ? classifier : FashionClassifier.cachedOrDefault(Path.of(""));
         if (!Files.exists(cache)) {
             Checks.outputFile("--classifier", cache); // it will be trained and written there: writable first
         } else {
             Checks.inputFile("--classifier", cache);
         }
-        SampleImages images = SampleImages.readNpz(samples);
-        long[] y = labels != null ? labels.stream().mapToLong(Long::longValue).toArray()
-                : images.labels().orElseThrow(() -> new IllegalArgumentException("--samples " + samples
-                        + ": no labels array in the file; give --labels"));
-        if (y.length != images.count()) {
-            throw new IllegalArgumentException("--labels: " + y.length + " labels for " + images.count() + " samples in " + samples);
-        }
-        if (images.height() != FashionMnist.SIZE || images.width() != FashionMnist.SIZE) {
-            throw new IllegalArgumentException("--samples " + samples + ": images are " + images.height() + "x"
-                    + images.width() + ", the Fashion-MNIST classifier needs 28x28");
-        }
-        if (images.count() < 2) {
-            throw new IllegalArgumentException("--samples " + samples + ": the Frechet distance needs at least 2 samples");
-        }
-        TorchEngine.setThreads(threads);
-        long t0 = System.nanoTime();
-        try (NDManager manager = TorchEngine.newManager()) {
-            FashionClassifier.Training training = new FashionClassifier.Training(classifierSteps, 128, 2e-3, 0);
-            FashionClassifier c = FashionClassifier.loadOrTrain(cache, FashionMnist.installed(), training, manager,
-                    line -> {
-                        pw.println("      " + line);
-                        pw.flush();
-                    });
-            FashionEvaluation eval = FashionEvaluation.of(c, FashionMnist.installed(), manager);
-            FashionEvaluation.Result r = eval.score(images.grayscale(), y);
-            double floor = eval.realDataDistance(images.count());
-            pw.printf(Locale.ROOT, "classifier: %.1f%% accurate on the %d Fashion-MNIST test images%n",
-                    100 * eval.testAccuracy(), eval.testCount());
-            StringBuilder per = new StringBuilder();
-            for (int k = 0; k < r.perClassAccuracy().length; k++) {
-                if (!Double.isNaN(r.perClassAccuracy()[k])) {
-                    per.append(per.isEmpty() ? "" : ", ").append(FashionMnist.CLASS_NAMES.get(k))
-                            .append(String.format(Locale.ROOT, " %.0f%%", 100 * r.perClassAccuracy()[k]));
-                }
-            }
-            pw.printf(Locale.ROOT, "class accuracy: %.1f%% of %d samples classified as their requested class (%s)%n",
-                    100 * r.accuracy(), r.count(), per);
-            pw.printf(Locale.ROOT, "Frechet distance: %.2f to the %d test images in the classifier's %d-d features "
-                    + "(%d real training images: %.2f) [%.1f s]%n", r.frechetDistance(), eval.testCount(),
-                    FashionClassifier.FEATURES, r.count(), floor, (System.nanoTime() - t0) / 1e9);
+        FashionScoring.score(new FashionScoring.Request(samples, labels, cache, classifierSteps, threads), pw, line -> {
+            pw.println("      " + line);
             pw.flush();
-        }
+        });
         return 0;
     }
 
@@ -209,10 +183,8 @@ public final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--deploy-mode " + deployMode + ": dit eval submits in client mode only "
                     + "(the driver reads --ref and writes the five numbers on this machine)");
         }
-        if (master == null && (!sparkConf.isEmpty() || propertiesFile != null)) {
-            throw new IllegalArgumentException((propertiesFile != null ? "--properties-file" : "--conf")
-                    + ": only with --master (the embedded Spark of --workers is set up here)");
-        }
+        SparkSubmission.Options spark = submitOptions.with(master, deployMode);
+        spark.check();
         long[] sampleShape;
         try (NpzFile npz = NpzFile.open(samples)) { // both readable image arrays before any work
             sampleShape = npz.checkImages("arr_0");
@@ -237,7 +209,7 @@ public final class EvalCommand implements Callable<Integer> {
             Checks.inputFile("--inception", Path.of(inception));
         }
         if (master != null) {
-            return submit(pw, folder, Math.toIntExact(sampleShape[1]));
+            return submit(pw, folder, Math.toIntExact(sampleShape[1]), spark);
         }
         TorchEngine.setThreads(threads);
         long t0 = System.nanoTime();
@@ -303,7 +275,7 @@ public final class EvalCommand implements Callable<Integer> {
      * reference folder is prepared here first) and writes the five numbers to a temporary JSON file read back here;
      * --samples and a local --inception travel to the executors with --files.
      */
-    private int submit(PrintWriter pw, boolean folder, int size) throws IOException {
+    private int submit(PrintWriter pw, boolean folder, int size, SparkSubmission.Options spark) throws IOException {
         long t0 = System.nanoTime();
         Path refNpz = ref;
         if (folder) {
@@ -331,7 +303,7 @@ public final class EvalCommand implements Callable<Integer> {
                                 refNpz.toAbsolutePath().toString(), "--inception", weights, "--batch-size",
                                 Integer.toString(batchSize), "--workers", Integer.toString(workers), "--threads",
                                 Integer.toString(threads), "--result", result.toString()),
-                        files, master, deployMode, sparkConf, propertiesFile, pw);
+                        files, spark, pw);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while the evaluation ran on " + master, e);
@@ -359,13 +331,9 @@ public final class EvalCommand implements Callable<Integer> {
 
     /** --workers N: the samples' features on the tasks of an embedded local[N] Spark in this JVM. */
     private InceptionFeatures onLocalSpark(java.util.function.Consumer<String> log) {
-        // Not loading spark.* system properties: the embedded Spark is configured here alone.
-        org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf(false)
-                .setMaster("local[" + workers + ",4]") // a failed task is retried unless its failure is deterministic
-                .setAppName("dit-eval")
-                .setIfMissing("spark.ui.enabled", "false");
-        try (org.apache.spark.api.java.JavaSparkContext jsc = new org.apache.spark.api.java.JavaSparkContext(conf)) {
-            String weights = inception.startsWith(RANDOM) ? inception : Path.of(inception).toAbsolutePath().toString();
+        String weights = inception.startsWith(RANDOM) ? inception : Path.of(inception).toAbsolutePath().toString();
+        try (org.apache.spark.api.java.JavaSparkContext jsc = new org.apache.spark.api.java.JavaSparkContext(
+                LocalSpark.conf("dit-eval", workers))) {
             return DistributedEvaluation.features(jsc, samples.toAbsolutePath(), weights, batchSize, workers, line -> {
                 synchronized (log) {
                     log.accept(line);

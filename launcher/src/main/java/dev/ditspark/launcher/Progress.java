@@ -10,7 +10,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * A progress bar on an interactive terminal. Without a terminal (a log file, a pipe, the demo under nohup) and a
- * writer to log to, a line such as "sample: 40% (16000/40000), 5m 10s elapsed, about 7m 45s left" every 10 % and
+ * writer to log to, a line such as "sample: 40% (16000/40000 sample-steps), 5m 10s elapsed, about 7m 45s left" every 10 % and
  * at least every {@link #LOG_EVERY_NANOS 30 s}; with neither, nothing (training logs its own lines).
  */
 final class Progress implements AutoCloseable {
@@ -18,6 +18,7 @@ final class Progress implements AutoCloseable {
     private final ProgressBar bar;
     private final PrintWriter log;
     private final String task;
+    private final String unit;
     private final long max;
     private final long initial;
     private final long t0 = System.nanoTime();
@@ -25,10 +26,11 @@ final class Progress implements AutoCloseable {
     private long lastTenth;
     private long lastDone;
 
-    private Progress(ProgressBar bar, PrintWriter log, String task, long initial, long max) {
+    private Progress(ProgressBar bar, PrintWriter log, String task, String unit, long initial, long max) {
         this.bar = bar;
         this.log = log;
         this.task = task;
+        this.unit = unit;
         this.initial = initial;
         this.max = Math.max(1, max);
         this.lastTenth = 10 * initial / this.max;
@@ -40,17 +42,23 @@ final class Progress implements AutoCloseable {
     }
 
     static Progress start(String task, long initial, long max) {
-        return start(task, initial, max, null);
+        return start(task, null, initial, max, null);
     }
 
-    /** A bar on a terminal; otherwise periodic lines on {@code log} (none if null). */
-    static Progress start(String task, long initial, long max, PrintWriter log) {
+    /**
+     * A bar on a terminal; otherwise periodic lines on {@code log} (none if null). {@code unit} names what
+     * {@code initial}, {@code max} and {@link #stepTo} count ("sample-steps"), or null where the task name says it.
+     */
+    static Progress start(String task, String unit, long initial, long max, PrintWriter log) {
         if (!interactive()) {
-            return new Progress(null, log, task, initial, max);
+            return new Progress(null, log, task, unit, initial, max);
         }
-        ProgressBar bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(max).startsFrom(initial, java.time.Duration.ZERO)
-                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate().build();
-        return new Progress(bar, null, task, initial, max);
+        ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(task).setInitialMax(max).startsFrom(initial, java.time.Duration.ZERO)
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate();
+        if (unit != null) {
+            b.setUnit(" " + unit, 1);
+        }
+        return new Progress(b.build(), null, task, unit, initial, max);
     }
 
     void stepTo(long done, String extra) {
@@ -69,8 +77,8 @@ final class Progress implements AutoCloseable {
                 double elapsed = (now - t0) / 1e9;
                 double rate = (done - initial) / Math.max(elapsed, 1e-9);
                 String left = rate > 0 && done < max ? ", about " + duration((max - done) / rate) + " left" : "";
-                log.println(String.format(Locale.ROOT, "%s: %d%% (%d/%d), %s elapsed%s%s", task, 100 * Math.min(done, max) / max,
-                        done, max, duration(elapsed), left, extra != null ? "," + extra : ""));
+                log.println(String.format(Locale.ROOT, "%s: %d%% (%d/%d%s), %s elapsed%s%s", task,
+                        100 * Math.min(done, max) / max, done, max, unit != null ? " " + unit : "", duration(elapsed), left, extra != null ? "," + extra : ""));
                 log.flush();
             }
         }

@@ -28,8 +28,58 @@ import org.apache.spark.launcher.SparkLauncher;
 final class SparkSubmission {
     static final String MAIN_CLASS = "dev.ditspark.spark.TrainJob";
 
-    /** Where the job jar and its libraries are: an installed layout or a build tree ({@link #locate}). */
+    /** System property naming the job jar; bin/dit sets it (with {@link #JOB_LIBRARIES}) to its build tree. */
+    static final String JOB_JAR = "dit.job.jar";
+    /** System property naming the directory of the job's libraries beyond Spark. */
+    static final String JOB_LIBRARIES = "dit.job.lib";
+
+    /** Where the job jar and its libraries are ({@link #locate}). */
     record JobArtifacts(Path jobJar, Path libraries) {
+    }
+
+    /**
+     * How a command submits: {@code --master} (null: no submission), {@code --deploy-mode}, {@code --conf} pairs
+     * (they win over the job's defaults) and {@code --properties-file} (or null).
+     */
+    record Options(String master, String deployMode, Map<String, String> conf, Path propertiesFile) {
+        Options {
+            conf = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(conf));
+        }
+
+        /** No submission: the work runs in this JVM. */
+        static Options none() {
+            return new Options(null, "client", Map.of(), null);
+        }
+
+        boolean submits() {
+            return master != null;
+        }
+
+        /**
+         * Refuses a deploy mode other than client or cluster, and --conf or --properties-file without --master.
+         *
+         * @throws IllegalArgumentException one line naming the option
+         */
+        void check() {
+            if (!deployMode.equals("client") && !deployMode.equals("cluster")) {
+                throw new IllegalArgumentException("--deploy-mode: client or cluster, got " + deployMode);
+            }
+            if (master == null && (!conf.isEmpty() || propertiesFile != null)) {
+                throw new IllegalArgumentException((propertiesFile != null ? "--properties-file" : "--conf")
+                        + ": only with --master (the embedded Spark of --workers is set up here)");
+            }
+        }
+
+        /** A Hadoop configuration with the {@code spark.hadoop.*} settings of {@code --conf}, as the driver sees the stores. */
+        Configuration hadoop() {
+            Configuration c = new Configuration();
+            conf.forEach((k, v) -> {
+                if (k.startsWith("spark.hadoop.")) {
+                    c.set(k.substring("spark.hadoop.".length()), v);
+                }
+            });
+            return c;
+        }
     }
 
     private final Path home;
@@ -44,13 +94,33 @@ final class SparkSubmission {
     }
 
     /**
-     * The job jar and the directory of its dependencies beyond Spark, in the first layout that {@code home} holds:
-     * installed, {@code jars/dit-spark-job.jar} and {@code jars/lib/} (the image's /opt/dit, k8s/Dockerfile), else
-     * a build tree, {@code spark-job/target/dit-spark-job.jar} and {@code spark-job/target/job-lib/}.
+     * The job jar and the directory of its dependencies beyond Spark: where the system properties {@value #JOB_JAR}
+     * and {@value #JOB_LIBRARIES} say (bin/dit sets them), else the first layout that {@code home} holds: installed,
+     * {@code jars/dit-spark-job.jar} and {@code jars/lib/} (the image's /opt/dit, k8s/Dockerfile), else a build
+     * tree, {@code spark-job/target/dit-spark-job.jar} and {@code spark-job/target/job-lib/}.
      *
-     * @throws IllegalArgumentException neither layout is complete; the message names both and how to build one
+     * @throws IllegalArgumentException the properties name no jar and directory, or neither layout is complete; the
+     *     message names what was looked for and how to build it
      */
     static JobArtifacts locate(Path home) {
+        return locate(home, System.getProperty(JOB_JAR), System.getProperty(JOB_LIBRARIES));
+    }
+
+    /** {@link #locate(Path)} with the two properties' values given (null: not set). */
+    static JobArtifacts locate(Path home, String jarProperty, String librariesProperty) {
+        if (jarProperty != null || librariesProperty != null) {
+            if (jarProperty == null || librariesProperty == null) {
+                throw new IllegalArgumentException("--master: -D" + JOB_JAR + " and -D" + JOB_LIBRARIES
+                        + " go together, only " + (jarProperty != null ? JOB_JAR : JOB_LIBRARIES) + " is set");
+            }
+            JobArtifacts a = new JobArtifacts(Path.of(jarProperty), Path.of(librariesProperty));
+            if (Files.isRegularFile(a.jobJar()) && Files.isDirectory(a.libraries())) {
+                return a;
+            }
+            throw new IllegalArgumentException("--master: no training job jar with its libraries at " + a.jobJar()
+                    + " with " + a.libraries() + " (-D" + JOB_JAR + ", -D" + JOB_LIBRARIES
+                    + "); build them with: mvn -pl spark-job -am package -DskipTests");
+        }
         List<JobArtifacts> layouts = List.of(
                 new JobArtifacts(home.resolve("jars/dit-spark-job.jar"), home.resolve("jars/lib")),
                 new JobArtifacts(home.resolve("spark-job/target/dit-spark-job.jar"), home.resolve("spark-job/target/job-lib")));
@@ -81,15 +151,13 @@ final class SparkSubmission {
     /**
      * Submits and waits; returns 0 when the application finished its steps, 1 when it failed or was killed.
      *
-     * @param sparkConf extra {@code --conf} pairs (they win over the job's defaults)
-     * @param propertiesFile spark-defaults to load (e.g. conf/spark-defaults.conf on GPU clusters), or null
+     * @param options where and how to submit ({@code options.submits()} must be true)
      */
-    int submit(RunConfig run, String master, String deployMode, Map<String, String> sparkConf, Path propertiesFile,
-            PrintWriter out) throws IOException, InterruptedException {
+    int submit(RunConfig run, Options options, PrintWriter out) throws IOException, InterruptedException {
         SparkAppHandle handle = launch("dit-train", MAIN_CLASS, List.of("--config-json", run.toTree().toString()),
-                List.of(), master, deployMode, sparkConf, propertiesFile, out);
+                List.of(), options, out);
         SparkAppHandle.State end = handle.getState();
-        long reached = reachedStep(run, sparkConf);
+        long reached = reachedStep(run, options);
         if (end != SparkAppHandle.State.FINISHED || handle.getError().isPresent()
                 || (reached >= 0 && reached < run.train().maxSteps())) {
             String cause = handle.getError().map(Throwable::getMessage).orElse("see the driver log");
@@ -98,7 +166,7 @@ final class SparkSubmission {
             out.flush();
             return 1;
         }
-        out.println("trained to step " + reached + " on " + master + "; checkpoints in " + run.checkpoint().uri());
+        out.println("trained to step " + reached + " on " + options.master() + "; checkpoints in " + run.checkpoint().uri());
         out.flush();
         return 0;
     }
@@ -108,15 +176,15 @@ final class SparkSubmission {
      * working directory, spark-submit --files), follows its state on {@code out} and returns its handle once it
      * ended (with its error, if the launcher learned of one).
      */
-    SparkAppHandle launch(String appName, String mainClass, List<String> args, List<Path> files, String master,
-            String deployMode, Map<String, String> sparkConf, Path propertiesFile, PrintWriter out)
-            throws IOException, InterruptedException {
+    SparkAppHandle launch(String appName, String mainClass, List<String> args, List<Path> files, Options options,
+            PrintWriter out) throws IOException, InterruptedException {
+        Map<String, String> sparkConf = options.conf();
         List<Path> libs = jobLibraries();
         Path sparkHome = System.getenv("SPARK_HOME") == null ? null : Path.of(System.getenv("SPARK_HOME"));
         boolean external = sparkHome != null && Files.isExecutable(sparkHome.resolve("bin/spark-submit"));
         AbstractLauncher<?> launcher = external ? new SparkLauncher().setSparkHome(sparkHome.toString())
                 : new InProcessLauncher();
-        Path props = propertiesFile;
+        Path props = options.propertiesFile();
         if (props != null && !Files.isRegularFile(props)) {
             throw new IllegalArgumentException("--properties-file " + props + ": no such file");
         }
@@ -125,8 +193,8 @@ final class SparkSubmission {
             props = Files.createTempFile("dit-spark-defaults", ".conf");
             props.toFile().deleteOnExit();
         }
-        launcher.setMaster(master)
-                .setDeployMode(deployMode)
+        launcher.setMaster(options.master())
+                .setDeployMode(options.deployMode())
                 .setAppName(appName)
                 .setAppResource(jobJar().toString())
                 .setMainClass(mainClass)
@@ -180,15 +248,9 @@ final class SparkSubmission {
     }
 
     /** The run's newest committed step as this machine sees the store (spark.hadoop.* settings applied); -1 if unreadable. */
-    private static long reachedStep(RunConfig run, Map<String, String> sparkConf) {
-        Configuration conf = new Configuration();
-        sparkConf.forEach((k, v) -> {
-            if (k.startsWith("spark.hadoop.")) {
-                conf.set(k.substring("spark.hadoop.".length()), v);
-            }
-        });
+    private static long reachedStep(RunConfig run, Options options) {
         try {
-            return CheckpointStore.open(run.checkpoint().uri(), conf).latestStep().orElse(0);
+            return CheckpointStore.open(run.checkpoint().uri(), options.hadoop()).latestStep().orElse(0);
         } catch (RuntimeException e) {
             return -1;
         }

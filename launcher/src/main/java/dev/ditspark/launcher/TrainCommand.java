@@ -12,12 +12,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import dev.ditspark.spark.DistributedTraining;
+import dev.ditspark.spark.LocalSpark;
 import dev.ditspark.spark.WorkerResult;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
@@ -57,12 +56,8 @@ public final class TrainCommand implements Callable<Integer> {
             description = "With --master: client (driver here) or cluster (default: ${DEFAULT-VALUE}).")
     String deployMode;
 
-    @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "With --master: a Spark setting (repeatable).")
-    Map<String, String> sparkConf = new LinkedHashMap<>();
-
-    @Option(names = "--properties-file", paramLabel = "FILE",
-            description = "With --master: spark-defaults to load, e.g. conf/spark-defaults.conf on GPU clusters.")
-    Path propertiesFile;
+    @Mixin
+    SparkSubmitOptions submitOptions;
 
     @Mixin
     GpuOption gpu;
@@ -73,13 +68,11 @@ public final class TrainCommand implements Callable<Integer> {
         if (workers != null) {
             all.add("train.workers=" + workers);
         }
+        SparkSubmission.Options spark = submitOptions.with(master, deployMode);
+        spark.check();
         RunConfig run = RunConfig.load(config, all);
-        if (master != null) {
-            if (!deployMode.equals("client") && !deployMode.equals("cluster")) {
-                throw new IllegalArgumentException("--deploy-mode: client or cluster, got " + deployMode);
-            }
-            return SparkSubmission.fromSystemProperties().submit(run, master, deployMode, sparkConf, propertiesFile,
-                    spec.commandLine().getOut());
+        if (spark.submits()) {
+            return SparkSubmission.fromSystemProperties().submit(run, spark, spec.commandLine().getOut());
         }
         return trainHere(run, gpu.gpu, spec.commandLine().getOut());
     }
@@ -105,11 +98,8 @@ public final class TrainCommand implements Callable<Integer> {
     /** train.workers workers as one barrier stage of an embedded Spark in this JVM, a task slot per worker. */
     static int runOnLocalSpark(RunConfig run, PrintWriter out) {
         int w = run.train().workers();
-        // Not loading spark.* system properties: the embedded Spark is configured here alone.
-        SparkConf conf = DistributedTraining.defaults(new SparkConf(false)
-                .setMaster("local[" + w + ",4]") // a failed attempt is retried from the last checkpoint
-                .setAppName("dit-train")
-                .setIfMissing("spark.ui.enabled", "false"));
+        // A failed attempt is retried from the last checkpoint.
+        SparkConf conf = DistributedTraining.defaults(LocalSpark.conf("dit-train", w));
         try (JavaSparkContext jsc = new JavaSparkContext(conf)) {
             List<WorkerResult> results = DistributedTraining.run(jsc, run);
             WorkerResult r0 = results.get(0);

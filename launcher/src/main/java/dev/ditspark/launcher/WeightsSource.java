@@ -54,12 +54,17 @@ final class WeightsSource {
     }
 
     RunCheckpoint checkpoint() {
-        dev.ditspark.core.config.Secrets.requireNoCredentials("--checkpoint", choice.checkpoint);
-        CheckpointStore store = CheckpointStore.open(choice.checkpoint, new Configuration());
+        return checkpoint(choice.checkpoint, step, raw);
+    }
+
+    /** The committed checkpoint {@code step} (null: the newest intact one) of the run at {@code uri}. */
+    static RunCheckpoint checkpoint(String uri, Long step, boolean raw) {
+        dev.ditspark.core.config.Secrets.requireNoCredentials("--checkpoint", uri);
+        CheckpointStore store = CheckpointStore.open(uri, new Configuration());
         // Every file is checked against its CRC32C first: a damaged newest checkpoint falls back to the previous
         // one (with a warning), a damaged --step is refused naming the file.
         long at = step != null ? step : store.latestIntactStep().orElseThrow(() -> new IllegalArgumentException(
-                "--checkpoint " + choice.checkpoint + ": no intact committed checkpoint there"));
+                "--checkpoint " + uri + ": no intact committed checkpoint there"));
         if (step != null) {
             store.verify(step);
         }

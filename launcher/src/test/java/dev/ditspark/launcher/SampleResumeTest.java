@@ -94,6 +94,10 @@ class SampleResumeTest {
         assertFalse(Files.exists(whole.resolve("chunks")), "chunks are removed once samples.npz is written");
         // No terminal here: progress comes as periodic lines.
         assertTrue(a.out().contains("sample: 50% (") && a.out().contains("sample: 100% ("), a.out());
+        // The bar counts sample-steps (4 samples x 10 steps) and says so; its rate counts samples (issue 14 item 6).
+        assertTrue(a.out().matches("(?s).*sample: 100% \\(40/40 sample-steps\\), .*, [0-9.]+ samples/s\n.*"), a.out());
+        // The summary names the sampler once and counts the steps (not "ddpm, 10 steps").
+        assertTrue(a.out().contains("4 samples (DDPM 10 steps, cfg "), a.out());
 
         // The same command in its own JVM, killed with SIGKILL once some but not all chunks are written.
         Path cut = dir.resolve("cut");

@@ -10,7 +10,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Where dit train --master finds the job jar and its libraries: an installed layout or a build tree. */
+/**
+ * Where dit train/sample/eval --master find the job jar and its libraries (the -Ddit.job.* properties bin/dit sets,
+ * an installed layout or a build tree), and the spark-submit settings the three commands share.
+ */
 class SparkSubmissionTest {
 
     @TempDir
@@ -52,5 +55,54 @@ class SparkSubmissionTest {
                 e.getMessage());
         assertTrue(e.getMessage().endsWith("build them with: mvn -pl spark-job -am package -DskipTests"), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    @Test
+    void theJobPropertiesWinOverEveryLayout() throws Exception {
+        layout("jars/dit-spark-job.jar", "jars/lib");
+        layout("elsewhere/job.jar", "elsewhere/libs");
+        SparkSubmission.JobArtifacts a = SparkSubmission.locate(home, home.resolve("elsewhere/job.jar").toString(),
+                home.resolve("elsewhere/libs").toString());
+        assertEquals(home.resolve("elsewhere/job.jar"), a.jobJar());
+        assertEquals(home.resolve("elsewhere/libs"), a.libraries());
+    }
+
+    @Test
+    void badJobPropertiesAreOneLineNamingThem() throws Exception {
+        layout("spark-job/target/dit-spark-job.jar", "spark-job/target/job-lib"); // not a fallback for a wrong property
+        IllegalArgumentException half = assertThrows(IllegalArgumentException.class,
+                () -> SparkSubmission.locate(home, home.resolve("spark-job/target/dit-spark-job.jar").toString(), null));
+        assertEquals("--master: -Ddit.job.jar and -Ddit.job.lib go together, only dit.job.jar is set", half.getMessage());
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> SparkSubmission.locate(home, home.resolve("no.jar").toString(), home.resolve("nolib").toString()));
+        assertEquals("--master: no training job jar with its libraries at " + home.resolve("no.jar") + " with "
+                + home.resolve("nolib") + " (-Ddit.job.jar, -Ddit.job.lib); build them with: mvn -pl spark-job -am "
+                + "package -DskipTests", missing.getMessage());
+    }
+
+    @Test
+    void submitSettingsWithoutMasterAreRefusedAndTheirHadoopSettingsReachTheDriver() {
+        assertEquals("--conf: only with --master (the embedded Spark of --workers is set up here)",
+                assertThrows(IllegalArgumentException.class, () -> new SparkSubmission.Options(null, "client",
+                        java.util.Map.of("spark.executor.cores", "2"), null).check()).getMessage());
+        assertEquals("--properties-file: only with --master (the embedded Spark of --workers is set up here)",
+                assertThrows(IllegalArgumentException.class, () -> new SparkSubmission.Options(null, "client",
+                        java.util.Map.of(), home.resolve("p.conf")).check()).getMessage());
+        assertEquals("--deploy-mode: client or cluster, got both", assertThrows(IllegalArgumentException.class,
+                () -> new SparkSubmission.Options("yarn", "both", java.util.Map.of(), null).check()).getMessage());
+        SparkSubmission.Options o = new SparkSubmission.Options("spark://h:7077", "cluster",
+                java.util.Map.of("spark.hadoop.fs.s3a.endpoint", "http://127.0.0.1:9000", "spark.executor.cores", "2"), null);
+        o.check();
+        assertEquals("http://127.0.0.1:9000", o.hadoop().get("fs.s3a.endpoint"));
+        assertEquals(null, o.hadoop().get("executor.cores"));
+    }
+
+    @Test
+    void trainRefusesConfWithoutMasterAsSampleAndEvalDo() throws Exception {
+        Path yaml = Files.writeString(home.resolve("run.yaml"), "model: {name: DiT-S/2}\n");
+        DitRun r = DitRun.of("train", "--config", yaml.toString(), "--conf", "spark.executor.cores=2");
+        assertEquals(2, r.code(), r.all());
+        assertEquals("dit: --conf: only with --master (the embedded Spark of --workers is set up here)", r.err().strip(),
+                r.all());
     }
 }

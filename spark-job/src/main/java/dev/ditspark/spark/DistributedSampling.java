@@ -6,12 +6,12 @@ import dev.ditspark.sparkcommon.HadoopSettings;
 import dev.ditspark.core.sample.SampleChunks;
 import dev.ditspark.core.sample.SampleOutput;
 import dev.ditspark.core.sample.SamplePlan;
+import dev.ditspark.core.sample.SamplingSteps;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
@@ -87,7 +87,7 @@ public final class DistributedSampling {
             int tasks = Math.min(workers, missing.size());
             LOG.info("sampling {} chunks of {} samples on {} tasks ({} resumed)", missing.size(), plan.batch(), tasks, resumed);
             String group = "dit-sample-" + java.util.UUID.randomUUID();
-            jsc.setJobGroup(group, "dit sample: " + plan.count() + " samples (" + plan.steps() + " steps, cfg "
+            jsc.setJobGroup(group, "dit sample: " + plan.count() + " samples (" + SamplingSteps.describe(plan.sampler(), plan.steps()) + ", cfg "
                     + plan.cfgScale() + ") on " + tasks + (tasks == 1 ? " worker" : " workers"), true);
             FailFast failures = new FailFast(jsc, group);
             long every = Long.parseLong(jsc.getConf().get(PROGRESS_EVERY, "5000"));
@@ -121,11 +121,21 @@ public final class DistributedSampling {
         return new Result(missing.size(), resumed, lines);
     }
 
-    /** The closing line: what was written where. */
+    /** The closing line: what was written where ({@link SampleOutput#summary}). */
     public static String summary(SamplePlan plan, Result r, double seconds) {
-        return String.format(Locale.ROOT, "%d samples (%s, %s steps, cfg %.2f) in %.1f s%s: %s/%s, %s/%s", plan.count(),
-                plan.sampler(), plan.steps(), plan.cfgScale(), seconds,
-                r.resumed() > 0 ? " (" + r.resumed() + " chunks resumed from an earlier run)" : "",
-                plan.out().replaceAll("/+$", ""), SampleOutput.GRID, plan.out().replaceAll("/+$", ""), SampleOutput.SAMPLES);
+        return SampleOutput.summary(plan, r.resumed(), seconds);
+    }
+
+    /**
+     * {@code --workers N} without a cluster: the plan on the tasks of an embedded local[N] Spark in this JVM (a failed
+     * task is retried and skips its finished chunks), then the closing line on {@code log}.
+     */
+    public static Result runLocal(SamplePlan plan, int workers, Consumer<String> log) {
+        long t0 = System.nanoTime();
+        try (JavaSparkContext jsc = new JavaSparkContext(LocalSpark.conf("dit-sample", workers))) {
+            Result r = run(jsc, plan, workers, log);
+            log.accept(summary(plan, r, (System.nanoTime() - t0) / 1e9));
+            return r;
+        }
     }
 }

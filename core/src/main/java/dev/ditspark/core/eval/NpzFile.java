@@ -1,5 +1,6 @@
 package dev.ditspark.core.eval;
 
+import dev.ditspark.core.io.NpyHeader;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -8,15 +9,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
@@ -52,21 +50,6 @@ public final class NpzFile implements AutoCloseable {
         return zip.getEntry(name + ".npy") != null;
     }
 
-    /** An array's header: dtype string ({@code <f8}, {@code |u1}, ...) and shape. */
-    public record Header(String descr, long[] shape) {
-        public long elements() {
-            return Arrays.stream(shape).reduce(1, Math::multiplyExact);
-        }
-
-        int itemSize() {
-            return Integer.parseInt(descr.substring(2));
-        }
-    }
-
-    private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']+)'");
-    private static final Pattern FORTRAN = Pattern.compile("'fortran_order':\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([^)]*)\\)");
-
     private InputStream stream(String name) throws IOException {
         ZipEntry e = zip.getEntry(name + ".npy");
         if (e == null) {
@@ -75,32 +58,11 @@ public final class NpzFile implements AutoCloseable {
         return zip.getInputStream(e);
     }
 
-    private Header readHeader(DataInputStream d, String name) throws IOException {
-        String what = path + ": " + name;
-        byte[] magic = new byte[8];
-        d.readFully(magic);
-        if ((magic[0] & 0xFF) != 0x93 || !new String(magic, 1, 5, StandardCharsets.US_ASCII).equals("NUMPY")) {
-            throw new IOException(what + ": not a .npy array");
-        }
-        int length = magic[6] == 1 ? Short.toUnsignedInt(Short.reverseBytes(d.readShort())) : Integer.reverseBytes(d.readInt());
-        byte[] header = new byte[length];
-        d.readFully(header);
-        String dict = new String(header, StandardCharsets.ISO_8859_1);
-        Matcher descr = DESCR.matcher(dict);
-        Matcher fortran = FORTRAN.matcher(dict);
-        Matcher shape = SHAPE.matcher(dict);
-        if (!descr.find() || !fortran.find() || !shape.find()) {
-            throw new IOException(what + ": unreadable .npy header " + dict.trim());
-        }
-        if (fortran.group(1).equals("True")) {
-            throw new IOException(what + ": Fortran-order arrays are not supported");
-        }
-        long[] dims = Arrays.stream(shape.group(1).split(",")).map(String::trim).filter(x -> !x.isEmpty())
-                .mapToLong(Long::parseLong).toArray();
-        return new Header(descr.group(1), dims);
+    private NpyHeader readHeader(DataInputStream d, String name) throws IOException {
+        return NpyHeader.read(d, path + ": " + name);
     }
 
-    public Header header(String name) throws IOException {
+    public NpyHeader header(String name) throws IOException {
         try (DataInputStream d = new DataInputStream(stream(name))) {
             return readHeader(d, name);
         }
@@ -109,7 +71,7 @@ public final class NpzFile implements AutoCloseable {
     /** A float array ({@code <f8} or {@code <f4}) as float64, with its shape checked against {@code expected}. */
     public double[] doubles(String name, long... expected) throws IOException {
         try (DataInputStream d = new DataInputStream(stream(name))) {
-            Header h = readHeader(d, name);
+            NpyHeader h = readHeader(d, name);
             if (!Arrays.equals(h.shape(), expected)) {
                 throw new IOException(path + ": " + name + " has shape " + Arrays.toString(h.shape()) + ", expected "
                         + Arrays.toString(expected));
@@ -130,7 +92,7 @@ public final class NpzFile implements AutoCloseable {
     /** A float32 array of the given shape. */
     public float[] floats(String name, long... expected) throws IOException {
         try (DataInputStream d = new DataInputStream(stream(name))) {
-            Header h = readHeader(d, name);
+            NpyHeader h = readHeader(d, name);
             if (!Arrays.equals(h.shape(), expected) || !h.descr().equals("<f4")) {
                 throw new IOException(path + ": " + name + " is " + h.descr() + " " + Arrays.toString(h.shape())
                         + ", expected <f4 " + Arrays.toString(expected));
@@ -159,7 +121,7 @@ public final class NpzFile implements AutoCloseable {
      * @return its shape
      */
     public long[] checkImages(String name) throws IOException {
-        Header h = header(name);
+        NpyHeader h = header(name);
         long[] s = h.shape();
         if (!h.descr().equals("|u1") || s.length != 4 || s[3] != 3 || s[0] < 1) {
             throw new IOException(path + ": " + name + " must be (N, H, W, 3) uint8 images, found " + h.descr() + " "
@@ -181,7 +143,7 @@ public final class NpzFile implements AutoCloseable {
      */
     public int streamImages(String name, int batch, ImageBatches sink) throws IOException {
         try (DataInputStream d = new DataInputStream(new java.io.BufferedInputStream(stream(name), 1 << 20))) {
-            Header h = readHeader(d, name);
+            NpyHeader h = readHeader(d, name);
             long[] s = h.shape();
             if (!h.descr().equals("|u1") || s.length != 4 || s[3] != 3) {
                 throw new IOException(path + ": " + name + " must be (N, H, W, 3) uint8 images, found " + h.descr() + " "
@@ -218,12 +180,12 @@ public final class NpzFile implements AutoCloseable {
                 z.putNextEntry(entry);
                 long[] shape = shapes.get(e.getKey());
                 if (e.getValue() instanceof float[] f) {
-                    z.write(npyHeader(shape, "<f4"));
+                    z.write(new NpyHeader("<f4", shape).toBytes());
                     ByteBuffer b = ByteBuffer.allocate(4 * f.length).order(ByteOrder.LITTLE_ENDIAN);
                     b.asFloatBuffer().put(f);
                     z.write(b.array());
                 } else if (e.getValue() instanceof double[] f) {
-                    z.write(npyHeader(shape, "<f8"));
+                    z.write(new NpyHeader("<f8", shape).toBytes());
                     ByteBuffer b = ByteBuffer.allocate(8 * f.length).order(ByteOrder.LITTLE_ENDIAN);
                     b.asDoubleBuffer().put(f);
                     z.write(b.array());
@@ -237,22 +199,5 @@ public final class NpzFile implements AutoCloseable {
             throw e;
         }
         Files.move(tmp, npz, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    /** The .npy v1.0 header: magic, version, little-endian u16 length, a Python dict padded to 64 bytes. */
-    private static byte[] npyHeader(long[] shape, String descr) {
-        StringBuilder dims = new StringBuilder();
-        for (long d : shape) {
-            dims.append(d).append(", ");
-        }
-        String shapeText = shape.length == 1 ? "(" + shape[0] + ",)" : "(" + dims.substring(0, dims.length() - 2) + ")";
-        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shapeText + ", }";
-        int total = ((10 + dict.length() + 1 + 63) / 64) * 64;
-        String padded = dict + " ".repeat(total - 10 - dict.length() - 1) + "\n";
-        ByteBuffer b = ByteBuffer.allocate(total).order(ByteOrder.LITTLE_ENDIAN);
-        b.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0);
-        b.putShort((short) padded.length());
-        b.put(padded.getBytes(StandardCharsets.US_ASCII));
-        return b.array();
     }
 }

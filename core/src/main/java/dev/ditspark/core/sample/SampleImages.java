@@ -1,5 +1,6 @@
 package dev.ditspark.core.sample;
 
+import dev.ditspark.core.io.NpyHeader;
 import java.awt.image.BufferedImage;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -8,13 +9,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
@@ -339,46 +337,15 @@ public final class SampleImages {
         return new SampleImages(images, n, Math.toIntExact(shape[1]), Math.toIntExact(shape[2]), labels);
     }
 
-    /** One .npy array: its dtype string, shape and raw little-endian bytes (C order). */
+    /** One .npy array: its dtype string, shape and raw little-endian bytes (C order); the header by {@link NpyHeader}. */
     private record Npy(String descr, long[] shape, byte[] data) {
-        private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']+)'");
-        private static final Pattern FORTRAN = Pattern.compile("'fortran_order':\\s*(True|False)");
-        private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([^)]*)\\)");
-
         static Npy read(InputStream in, String what) throws IOException {
             DataInputStream d = new DataInputStream(in);
-            byte[] magic = new byte[8];
-            d.readFully(magic);
-            if ((magic[0] & 0xFF) != 0x93 || !new String(magic, 1, 5, StandardCharsets.US_ASCII).equals("NUMPY")) {
-                throw new IOException(what + ": not a .npy array");
-            }
-            int major = magic[6];
-            int headerLength;
-            if (major == 1) {
-                headerLength = Short.toUnsignedInt(Short.reverseBytes(d.readShort()));
-            } else {
-                headerLength = Integer.reverseBytes(d.readInt());
-            }
-            byte[] header = new byte[headerLength];
-            d.readFully(header);
-            String dict = new String(header, StandardCharsets.ISO_8859_1);
-            Matcher descr = DESCR.matcher(dict);
-            Matcher fortran = FORTRAN.matcher(dict);
-            Matcher shape = SHAPE.matcher(dict);
-            if (!descr.find() || !fortran.find() || !shape.find()) {
-                throw new IOException(what + ": unreadable .npy header " + dict.trim());
-            }
-            if (fortran.group(1).equals("True")) {
-                throw new IOException(what + ": Fortran-order arrays are not supported");
-            }
-            long[] dims = Arrays.stream(shape.group(1).split(",")).map(String::trim).filter(x -> !x.isEmpty())
-                    .mapToLong(Long::parseLong).toArray();
-            long elements = Arrays.stream(dims).reduce(1, Math::multiplyExact);
-            int itemSize = Integer.parseInt(descr.group(1).substring(2));
-            long bytes = Math.multiplyExact(elements, itemSize);
+            NpyHeader h = NpyHeader.read(d, what);
+            long bytes = Math.multiplyExact(h.elements(), h.itemSize());
             if (bytes > Integer.MAX_VALUE - 8) {
-                throw new IOException(what + ": " + Arrays.toString(dims) + " is " + bytes + " bytes, more than this reader "
-                        + "holds at once (2 GB); split the samples into several .npz files");
+                throw new IOException(what + ": " + Arrays.toString(h.shape()) + " is " + bytes + " bytes, more than this "
+                        + "reader holds at once (2 GB); split the samples into several .npz files");
             }
             byte[] data = new byte[(int) bytes];
             try {
@@ -386,7 +353,7 @@ public final class SampleImages {
             } catch (EOFException e) {
                 throw new IOException(what + ": truncated, expected " + data.length + " bytes of data", e);
             }
-            return new Npy(descr.group(1), dims, data);
+            return new Npy(h.descr(), h.shape(), data);
         }
 
         /** The array as int64, from little-endian signed integers of 1, 2, 4 or 8 bytes (1-d). */
@@ -410,21 +377,8 @@ public final class SampleImages {
         }
     }
 
-    /** The .npy v1.0 header: magic, version, little-endian u16 length, a Python dict padded to 64 bytes with "\n". */
+    /** The .npy v1.0 header of an array ({@link NpyHeader}). */
     static byte[] npyHeader(long[] shape, String descr) {
-        StringBuilder dims = new StringBuilder();
-        for (long d : shape) {
-            dims.append(d).append(", ");
-        }
-        String shapeText = shape.length == 1 ? "(" + shape[0] + ",)" : "(" + dims.substring(0, dims.length() - 2) + ")";
-        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shapeText + ", }";
-        int preamble = 10; // 6 magic + 2 version + 2 length
-        int total = ((preamble + dict.length() + 1 + 63) / 64) * 64;
-        String padded = dict + " ".repeat(total - preamble - dict.length() - 1) + "\n";
-        ByteBuffer b = ByteBuffer.allocate(total).order(ByteOrder.LITTLE_ENDIAN);
-        b.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0);
-        b.putShort((short) padded.length());
-        b.put(padded.getBytes(StandardCharsets.US_ASCII));
-        return b.array();
+        return new NpyHeader(descr, shape).toBytes();
     }
 }

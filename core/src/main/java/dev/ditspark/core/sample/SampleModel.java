@@ -49,7 +49,45 @@ public final class SampleModel {
     public static SampleModel load(SamplePlan plan, NDManager manager, Configuration hadoop, UnaryOperator<String> local)
             throws IOException {
         DiTConfig cfg = plan.model().config();
-        DiT dit = new DiT(cfg);
+        DiT dit = loadDiT(plan, manager, hadoop, local);
+        AutoencoderKL ae = null;
+        if (plan.vae() != null) {
+            ae = AutoencoderKL.load(Path.of(plan.vaeShipped() ? local.apply(plan.vae()) : plan.vae()), manager);
+        }
+        checkDecoder(cfg, ae, plan.vae());
+        return new SampleModel(plan, dit, ae, manager);
+    }
+
+    /**
+     * Refuses a model whose samples {@code vae} cannot turn into pixels: latents (not 1 or 3 channels) without a
+     * VAE, or a VAE of another latent channel count.
+     *
+     * @param vae the loaded VAE, or null; {@code vaeName} names it in the message
+     * @throws IllegalArgumentException one line naming --vae
+     */
+    public static void checkDecoder(DiTConfig cfg, AutoencoderKL vae, Object vaeName) {
+        if (vae == null && cfg.inChannels() != 1 && cfg.inChannels() != 3) {
+            throw new IllegalArgumentException("this model samples " + cfg.inChannels()
+                    + "-channel latents: give --vae FILE (the KL VAE dit prepare encoded with) to decode them");
+        }
+        if (vae != null && vae.config().latentChannels() != cfg.inChannels()) {
+            throw new IllegalArgumentException("--vae " + vaeName + " has " + vae.config().latentChannels()
+                    + " latent channels, the model samples " + cfg.inChannels());
+        }
+    }
+
+    /**
+     * Loads the plan's DiT weights (checkpoint or unshipped file) into {@code manager}, with a VAE the caller loaded
+     * and checked against the model already (or null for a pixel-space model).
+     */
+    public static SampleModel load(SamplePlan plan, AutoencoderKL vae, NDManager manager, Configuration hadoop)
+            throws IOException {
+        return new SampleModel(plan, loadDiT(plan, manager, hadoop, UnaryOperator.identity()), vae, manager);
+    }
+
+    private static DiT loadDiT(SamplePlan plan, NDManager manager, Configuration hadoop, UnaryOperator<String> local)
+            throws IOException {
+        DiT dit = new DiT(plan.model().config());
         if (plan.checkpoint() != null) {
             try (SafetensorsFile f = CheckpointStore.open(plan.checkpoint(), hadoop).openTensors(plan.step(),
                     plan.raw() ? "model" : "ema")) {
@@ -61,18 +99,7 @@ public final class SampleModel {
                 StateDict.load(dit, f, manager);
             }
         }
-        AutoencoderKL ae = null;
-        if (plan.vae() != null) {
-            ae = AutoencoderKL.load(Path.of(plan.vaeShipped() ? local.apply(plan.vae()) : plan.vae()), manager);
-            if (ae.config().latentChannels() != cfg.inChannels()) {
-                throw new IllegalArgumentException("--vae " + plan.vae() + " has " + ae.config().latentChannels()
-                        + " latent channels, the model samples " + cfg.inChannels());
-            }
-        } else if (cfg.inChannels() != 1 && cfg.inChannels() != 3) {
-            throw new IllegalArgumentException("this model samples " + cfg.inChannels()
-                    + "-channel latents: give --vae FILE (the KL VAE dit prepare encoded with) to decode them");
-        }
-        return new SampleModel(plan, dit, ae, manager);
+        return dit;
     }
 
     /** A model already loaded (and checked) by the caller. */

@@ -80,6 +80,18 @@ public final class SampleOutput {
         chunks.delete();
     }
 
+    /**
+     * The closing line of a request: "N samples (DDIM 50 steps, cfg 1.50) in 12.3 s: OUT/grid.png, OUT/samples.npz",
+     * with the chunks resumed from an earlier run when there were any.
+     */
+    public static String summary(SamplePlan plan, int resumedChunks, double seconds) {
+        String out = plan.out().replaceAll("/+$", "");
+        return String.format(java.util.Locale.ROOT, "%d samples (%s, cfg %.2f) in %.1f s%s: %s/%s, %s/%s", plan.count(),
+                SamplingSteps.describe(plan.sampler(), plan.steps()), plan.cfgScale(), seconds,
+                resumedChunks > 0 ? " (" + resumedChunks + " chunks resumed from an earlier run)" : "", out, GRID, out,
+                SAMPLES);
+    }
+
     private static SampleImages chunk(SampleChunks chunks, SamplePlan plan, int k) throws IOException {
         int start = plan.chunkStart(k);
         int n = plan.chunkSize(k);

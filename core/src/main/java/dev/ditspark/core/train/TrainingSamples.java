@@ -182,8 +182,9 @@ public final class TrainingSamples implements AutoCloseable {
             LOG.warn("step {}: cannot write the sample grid {}: {}", step, Secrets.redact(file.toString()), e.getMessage());
             return null;
         }
-        LOG.info(String.format(Locale.ROOT, "step %d: sample grid %s (%d samples, %s %s steps, cfg %.2f, %.1f s)", step,
-                Secrets.redact(file.toString()), gridLabels.length, sample.sampler(), sample.steps(), sample.cfgScale(),
+        LOG.info(String.format(Locale.ROOT, "step %d: sample grid %s (%d samples, %s, cfg %.2f, %.1f s)", step,
+                Secrets.redact(file.toString()), gridLabels.length,
+                dev.ditspark.core.sample.SamplingSteps.describe(sample.sampler(), sample.steps()), sample.cfgScale(),
                 (System.nanoTime() - t0) / 1e9));
         return file;
     }
