@@ -197,6 +197,8 @@ public final class ShardReadBenchmark {
         try (HeapSampler heap = new HeapSampler()) {
             long t0 = System.nanoTime();
             double c0 = cpuSeconds();
+            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+            long consumer0 = threads.getCurrentThreadCpuTime();
             try (LatentStream s = LatentStream.open(ds, 0, 1, 0, 1, batch, budget).start(DataCursor.START)) {
                 int batches = s.shareSize() / batch;
                 for (int b = 0; b < batches; b++) {
@@ -205,9 +207,10 @@ public final class ShardReadBenchmark {
                 double sec = (System.nanoTime() - t0) / 1e9;
                 long rows = (long) batches * batch;
                 return new Result(rows, sec, cpuSeconds() - c0, 4L * rows * m.bytesPerArray(), s.peakHeldBytes(), heap.peak(),
-                        String.format("budget %d MiB, %s of %d rows, %d row groups, waited %.2f s for data",
-                                budget >> 20, s.resident() ? "read once: one window" : "windows", s.windowRows(),
-                                s.rowGroupCount(), s.waitSeconds()));
+                        String.format("budget %d MiB, %s of %d rows, %d row groups, waited %.2f s for data, "
+                                        + "%.3f s CPU in the consumer's next()", budget >> 20,
+                                s.resident() ? "read once: one window" : "windows", s.windowRows(), s.rowGroupCount(),
+                                s.waitSeconds(), (threads.getCurrentThreadCpuTime() - consumer0) / 1e9));
             }
         }
     }
