@@ -31,8 +31,9 @@ import org.apache.parquet.hadoop.metadata.CompressionCodecName;
  * array bytes (4 arrays per row) and of file bytes, the bytes each reader holds and the JVM heap's peak (sampled every
  * 2 ms during the read); asserts nothing.
  *
- * <p>Usage: {@code ShardReadBenchmark [images] [repeats] [work dir] [stream budget MiB]}. The files are in the OS
- * page cache after writing, so this measures decoding, not the disk.
+ * <p>Usage: {@code ShardReadBenchmark [images] [repeats] [work dir] [stream budget MiB]}; {@link #runLatents}
+ * ({@code dit bench loader --latent-px 256,512}) streams only the random latents. The files are in the OS page cache
+ * after writing, so this measures decoding, not the disk.
  */
 public final class ShardReadBenchmark {
 

@@ -46,7 +46,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Each stream owns two window buffers (the one being consumed and the one being read ahead) and reads with
  * {@value #READ_THREADS} threads, each holding at most one row group; M is the largest window for which
  * {@code 2·M·rowBytes + }{@value #READ_THREADS}{@code ·largestRowGroup} fits in the stream's share of the budget
- * ({@code data.memory_mb / (S/W)}). {@link #peakHeldBytes()} measures what was held.
+ * ({@code data.memory_mb / (S/W)}). {@link #peakHeldBytes()} measures what was held. The floats {@link #next}
+ * decodes (on its caller and {@link #DECODE_THREADS} more threads) are the trainer's batch, not the reader's.
  */
 public final class LatentStream implements AutoCloseable {
 
