@@ -58,6 +58,15 @@ public final class BenchCommand implements Callable<Integer> {
             description = "loader: the streaming reader's budget, as data.memory_mb (default: ${DEFAULT-VALUE}).")
     int memoryMb;
 
+    @Option(names = "--latent-px", split = ",", paramLabel = "PX",
+            description = "loader: only the random-latent streamed case at these image sides, e.g. 256,512 (rows/s and rows "
+                    + "per CPU-second; --iterations timed epochs).")
+    int[] latentPx;
+
+    @Option(names = "--rows", defaultValue = "0",
+            description = "loader with --latent-px: rows to write (default: 500 MiB of arrays, 16000 at 256 px).")
+    int rows;
+
     @Option(names = "--config", paramLabel = "YAML",
             description = "model: the model of this run config instead of --models, e.g. conf/demo.yaml.")
     java.nio.file.Path config;
@@ -112,7 +121,11 @@ public final class BenchCommand implements Callable<Integer> {
                 return 0;
             }
             case "loader" -> {
-                ShardReadBenchmark.run(images, iterations, null, memoryMb, spec.commandLine().getOut());
+                if (latentPx != null) {
+                    ShardReadBenchmark.runLatents(latentPx, rows, iterations, null, memoryMb, spec.commandLine().getOut());
+                } else {
+                    ShardReadBenchmark.run(images, iterations, null, memoryMb, spec.commandLine().getOut());
+                }
                 spec.commandLine().getOut().flush();
                 return 0;
             }

@@ -135,6 +135,22 @@ class BenchCommandTest {
     }
 
     @Test
+    void loaderStreamsOnlyTheRandomLatentsWhenAskedForTheirSize() {
+        DitRun r = DitRun.of("bench", "loader", "--latent-px", "256", "--rows", "300", "--iterations", "2");
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("random latents 4x32x32 float16 (256 px), snappy: 300 rows"), r.all());
+        assertTrue(!r.out().contains("Fashion-MNIST"), r.all());
+        for (int run = 1; run <= 2; run++) {
+            assertTrue(Pattern.compile("(?m)^  streamed, 1 stream, run " + run + ": [0-9.]+ s \\([0-9.]+ s CPU\\), +[0-9]+ "
+                    + "samples/s, +[0-9]+ rows per CPU-second, .*CPU in the consumer's next\\(\\)").matcher(r.out())
+                    .find(), r.all());
+        }
+        DitRun bad = DitRun.of("bench", "loader", "--latent-px", "100");
+        assertEquals(2, bad.code(), bad.all());
+        assertTrue(bad.err().contains("--latent-px: image sides must be positive multiples of 8, got 100"), bad.all());
+    }
+
+    @Test
     void anUnknownMeasurementIsNamed() {
         DitRun r = DitRun.of("bench", "gpu");
         assertEquals(2, r.code(), r.all());

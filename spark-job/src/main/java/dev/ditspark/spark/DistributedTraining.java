@@ -118,8 +118,9 @@ public final class DistributedTraining {
         }
         int tasks = Math.max(1, conf.getInt("spark.executor.cores", 1) / conf.getInt("spark.task.cpus", 1));
         long budget = config.data().memoryBytes();
+        // MiB, not bytes: Spark reads a bare spark.executor.memory such as 16384 as MiB (dit info reads it so too).
         String w = dev.ditspark.core.data.LatentStream.heapWarning(budget, tasks, tasks * budget,
-                conf.getSizeAsBytes("spark.executor.memory"), "spark.executor.memory, for " + tasks + " tasks per executor");
+                conf.getSizeAsMb("spark.executor.memory") << 20, "spark.executor.memory, for " + tasks + " tasks per executor");
         if (w != null) {
             LOG.warn(w);
         }

@@ -31,8 +31,9 @@ import org.apache.parquet.hadoop.metadata.CompressionCodecName;
  * array bytes (4 arrays per row) and of file bytes, the bytes each reader holds and the JVM heap's peak (sampled every
  * 2 ms during the read); asserts nothing.
  *
- * <p>Usage: {@code ShardReadBenchmark [images] [repeats] [work dir] [stream budget MiB]}. The files are in the OS
- * page cache after writing, so this measures decoding, not the disk.
+ * <p>Usage: {@code ShardReadBenchmark [images] [repeats] [work dir] [stream budget MiB]}; {@link #runLatents}
+ * ({@code dit bench loader --latent-px 256,512}) streams only the random latents. The files are in the OS page cache
+ * after writing, so this measures decoding, not the disk.
  */
 public final class ShardReadBenchmark {
 
@@ -93,6 +94,48 @@ public final class ShardReadBenchmark {
         }
     }
 
+    /**
+     * Only the random-latent streamed case, the trainer's path at the paper's row sizes: for each side in
+     * {@code pxs} (256 or 512 px: 4×32×32 or 4×64×64 float16, snappy, 1,000-row shards) writes {@code rows} rows
+     * (0: 16,000 at 256 px, 4,000 at 512 px, 500 MiB of arrays each) and streams them one epoch, once untimed (JIT)
+     * and {@code repeats} times timed, printing each run's rows/s and rows per CPU-second of this process.
+     *
+     * @param pxs image sides in px, each a multiple of 8 (the latent side is px / 8)
+     * @param rows rows to write, or 0 for the default above
+     * @param repeats timed epochs per side
+     * @param workDir where the shards go (kept), or null for a temporary directory deleted afterwards
+     * @param memoryMb the streaming reader's budget ({@code data.memory_mb}), MiB
+     */
+    public static void runLatents(int[] pxs, int rows, int repeats, Path workDir, long memoryMb, PrintWriter out)
+            throws IOException {
+        Path work = workDir != null ? workDir : Files.createTempDirectory("shard-read-bench");
+        out.printf("random latents, streamed: %d cores, budget %d MiB, work dir %s%n",
+                Runtime.getRuntime().availableProcessors(), memoryMb, work);
+        try {
+            for (int px : pxs) {
+                if (px <= 0 || px % 8 != 0) {
+                    throw new IllegalArgumentException("--latent-px: image sides must be positive multiples of 8, got " + px);
+                }
+                int side = px / 8;
+                int n = rows > 0 ? rows : (int) Math.max(256, (500L << 20) / (4L * 2 * 4 * side * side));
+                String uri = work.resolve("latent-" + side).toUri().toString();
+                long t0 = System.nanoTime();
+                writeLatents(uri, n, side, CompressionCodecName.SNAPPY, new Configuration());
+                out.printf("%nrandom latents 4x%dx%d float16 (%d px), snappy: %d rows, written in %.1f s%n", side, side,
+                        px, n, (System.nanoTime() - t0) / 1e9);
+                int batch = Math.min(256, n);
+                stream(uri, new Configuration(), memoryMb << 20, batch); // warm-up (JIT)
+                for (int i = 0; i < Math.max(1, repeats); i++) {
+                    stream(uri, new Configuration(), memoryMb << 20, batch).print(out, "  streamed, 1 stream, run " + (i + 1));
+                }
+            }
+        } finally {
+            if (workDir == null) {
+                deleteTree(work);
+            }
+        }
+    }
+
     private static void write(FashionMnist.Images fm, String uri, LatentDType dtype, CompressionCodecName codec,
                               Configuration conf) throws IOException {
         DatasetManifest layout = DatasetManifest.describe(1, 28, 28, dtype, DatasetManifest.NO_ENCODER, 1.0, 28,
@@ -118,9 +161,15 @@ public final class ShardReadBenchmark {
             return rows / seconds;
         }
 
+        /** Rows per second of this process's CPU time (all its threads, the collector's included). */
+        public double rowsPerCpuSecond() {
+            return rows / cpuSeconds;
+        }
+
         public void print(PrintWriter out, String what) {
-            out.printf("%s: %.3f s (%.3f s CPU), %8.0f samples/s, %7.0f MB/s of arrays, reader holds %.1f MiB, "
-                            + "heap peak %.1f MiB%s%n", what, seconds, cpuSeconds, rowsPerSecond(), arrayBytes / seconds / 1e6,
+            out.printf("%s: %.3f s (%.3f s CPU), %8.0f samples/s, %8.0f rows per CPU-second, %7.0f MB/s of arrays, "
+                            + "reader holds %.1f MiB, heap peak %.1f MiB%s%n", what, seconds, cpuSeconds, rowsPerSecond(),
+                    rowsPerCpuSecond(), arrayBytes / seconds / 1e6,
                     heldBytes / 1048576.0, heapPeakBytes / 1048576.0, note.isEmpty() ? "" : " (" + note + ")");
         }
     }
@@ -149,6 +198,8 @@ public final class ShardReadBenchmark {
         try (HeapSampler heap = new HeapSampler()) {
             long t0 = System.nanoTime();
             double c0 = cpuSeconds();
+            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+            long consumer0 = threads.getCurrentThreadCpuTime();
             try (LatentStream s = LatentStream.open(ds, 0, 1, 0, 1, batch, budget).start(DataCursor.START)) {
                 int batches = s.shareSize() / batch;
                 for (int b = 0; b < batches; b++) {
@@ -157,9 +208,10 @@ public final class ShardReadBenchmark {
                 double sec = (System.nanoTime() - t0) / 1e9;
                 long rows = (long) batches * batch;
                 return new Result(rows, sec, cpuSeconds() - c0, 4L * rows * m.bytesPerArray(), s.peakHeldBytes(), heap.peak(),
-                        String.format("budget %d MiB, %s of %d rows, %d row groups, waited %.2f s for data",
-                                budget >> 20, s.resident() ? "read once: one window" : "windows", s.windowRows(),
-                                s.rowGroupCount(), s.waitSeconds()));
+                        String.format("budget %d MiB, %s of %d rows, %d row groups, waited %.2f s for data, "
+                                        + "%.3f s CPU in the consumer's next()", budget >> 20,
+                                s.resident() ? "read once: one window" : "windows", s.windowRows(), s.rowGroupCount(),
+                                s.waitSeconds(), (threads.getCurrentThreadCpuTime() - consumer0) / 1e9));
             }
         }
     }

@@ -18,7 +18,19 @@ public enum LatentDType {
     FLOAT32("float32", 4);
 
     private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle FLOAT_LE = MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Every float16 bit pattern's float (256 KiB, fits a core's L2): decoding is one table load per element instead
+     * of {@link TensorDType#f16ToFloat}'s branches, which made it most of a streamed row's CPU (docs/benchmarks.md,
+     * "Streaming the shards"). Built from {@code f16ToFloat}, so the values are the same bits.
+     */
+    private static final float[] F16_TABLE = new float[1 << 16];
+
+    static {
+        for (int h = 0; h < F16_TABLE.length; h++) {
+            F16_TABLE[h] = TensorDType.f16ToFloat((short) h);
+        }
+    }
 
     private final String id;
     private final int byteSize;
@@ -65,12 +77,12 @@ public enum LatentDType {
     /** Decodes {@code count} elements starting at byte {@code offset} of {@code src} into {@code dst[dstOffset..]}. */
     public void decode(byte[] src, int offset, float[] dst, int dstOffset, int count) {
         if (this == FLOAT32) {
-            for (int i = 0; i < count; i++) {
-                dst[dstOffset + i] = (float) FLOAT_LE.get(src, offset + 4 * i);
-            }
+            // A bulk copy (a plain memory copy on a little-endian machine), not one VarHandle read per element.
+            ByteBuffer.wrap(src, offset, 4 * count).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(dst, dstOffset, count);
         } else {
-            for (int i = 0; i < count; i++) {
-                dst[dstOffset + i] = TensorDType.f16ToFloat((short) SHORT_LE.get(src, offset + 2 * i));
+            float[] table = F16_TABLE;
+            for (int i = 0, o = offset; i < count; i++, o += 2) {
+                dst[dstOffset + i] = table[(src[o] & 0xFF) | (src[o + 1] & 0xFF) << 8];
             }
         }
     }

@@ -46,7 +46,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Each stream owns two window buffers (the one being consumed and the one being read ahead) and reads with
  * {@value #READ_THREADS} threads, each holding at most one row group; M is the largest window for which
  * {@code 2·M·rowBytes + }{@value #READ_THREADS}{@code ·largestRowGroup} fits in the stream's share of the budget
- * ({@code data.memory_mb / (S/W)}). {@link #peakHeldBytes()} measures what was held.
+ * ({@code data.memory_mb / (S/W)}). {@link #peakHeldBytes()} measures what was held. The floats {@link #next}
+ * decodes (on its caller and {@link #DECODE_THREADS} more threads) are the trainer's batch, not the reader's.
  */
 public final class LatentStream implements AutoCloseable {
 
@@ -55,6 +56,17 @@ public final class LatentStream implements AutoCloseable {
      * the order on the window size, which must be the same on every worker and machine.
      */
     public static final int READ_THREADS = 4;
+
+    /**
+     * Threads besides the caller of {@link #next} that decode a batch's rows to float, at most {@value #READ_THREADS}
+     * in all and no more than the cores: one thread decoding 4×64×64 float16 rows (512 px) reaches about the rate one
+     * H100 consumes, so the issue's 20× needs several (docs/benchmarks.md, "Streaming the shards"). Which thread
+     * decodes a row changes no value and no order.
+     */
+    static final int DECODE_THREADS = Math.max(0, Math.min(READ_THREADS, Runtime.getRuntime().availableProcessors()) - 1);
+
+    /** Rows per decode task: below this a hand-off costs more than the decoding it shares out. */
+    private static final int DECODE_CHUNK = 16;
 
     /** Budgets of the streams started and not yet closed in this JVM (local Spark runs all workers in one). */
     private static final AtomicLong RESERVED = new AtomicLong();
@@ -92,6 +104,8 @@ public final class LatentStream implements AutoCloseable {
     private final AtomicLong peak = new AtomicLong();
     private final AtomicLong waitNanos = new AtomicLong();
     private final Stream[] running;
+    /** Decodes batches with the caller of {@link #next}; null until started, or with no spare core. */
+    private ExecutorService decoders;
     private DataCursor cursor;
     private String heapWarning;
     /** Whether this stream's budget counts in {@link #RESERVED} (from start to close). */
@@ -233,6 +247,14 @@ public final class LatentStream implements AutoCloseable {
         heapWarning = heapWarning(budget, LIVE.incrementAndGet(), RESERVED.addAndGet(budget),
                 Runtime.getRuntime().maxMemory(), "this JVM's -Xmx (DIT_JAVA_OPTS for dit train, spark.executor.memory on "
                         + "a cluster)");
+        if (DECODE_THREADS > 0) {
+            int[] n = {0};
+            decoders = Executors.newFixedThreadPool(DECODE_THREADS, task -> {
+                Thread t = new Thread(task, "dit-stream-decoder-" + (++n[0]));
+                t.setDaemon(true);
+                return t;
+            });
+        }
         for (int j = 0; j < localStreams; j++) {
             running[j] = new Stream(firstStream + j, cursor.epoch(), cursor.position() / windowRows);
             running[j].thread.start();
@@ -278,17 +300,60 @@ public final class LatentStream implements AutoCloseable {
         DataCursor at = cursor;
         Sample[] samples = new Sample[localStreams * streamBatch];
         long[] global = new long[samples.length];
+        int[] rows = new int[samples.length];
         for (int j = 0; j < localStreams; j++) {
-            for (int i = 0; i < streamBatch; i++) {
+            // A stream's b samples may span two windows; each run within one window is decoded before the next
+            // window is asked for, because asking releases the previous buffer to the reader, which overwrites it.
+            for (int i = 0; i < streamBatch; ) {
                 int position = at.position() + i;
                 Window w = running[j].window(at.epoch(), position / windowRows);
-                int row = w.order[position % windowRows];
-                samples[j * streamBatch + i] = w.sample(row);
-                global[j * streamBatch + i] = w.global[row];
+                int run = Math.min(streamBatch - i, windowRows - position % windowRows);
+                int slot = j * streamBatch + i;
+                for (int k = 0; k < run; k++) {
+                    rows[slot + k] = w.order[(position + k) % windowRows];
+                    global[slot + k] = w.global[rows[slot + k]];
+                }
+                decode(w, rows, slot, run, samples);
+                i += run;
             }
         }
         cursor = at.advance(streamBatch, shareSize);
         return new Batch(at, cursor, samples, global);
+    }
+
+    /** {@code out[from + k] = w.sample(rows[from + k])} for k in [0, count), shared with the decoder threads. */
+    private void decode(Window w, int[] rows, int from, int count, Sample[] out) {
+        int tasks = decoders == null ? 1 : Math.min(DECODE_THREADS + 1, Math.max(1, count / DECODE_CHUNK));
+        if (tasks == 1) {
+            for (int k = from; k < from + count; k++) {
+                out[k] = w.sample(rows[k]);
+            }
+            return;
+        }
+        List<Future<?>> others = new ArrayList<>(tasks - 1);
+        for (int t = 1; t < tasks; t++) {
+            int lo = from + (int) ((long) count * t / tasks);
+            int hi = from + (int) ((long) count * (t + 1) / tasks);
+            others.add(decoders.submit(() -> {
+                for (int k = lo; k < hi; k++) {
+                    out[k] = w.sample(rows[k]);
+                }
+            }));
+        }
+        for (int k = from, hi = from + count / tasks; k < hi; k++) { // the first share on this thread
+            out[k] = w.sample(rows[k]);
+        }
+        try {
+            for (Future<?> f : others) {
+                f.get();
+            }
+        } catch (ExecutionException ex) {
+            throw ex.getCause() instanceof RuntimeException re ? re : new IllegalStateException(ex.getCause());
+        } catch (InterruptedException ex) {
+            others.forEach(f -> f.cancel(true));
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while decoding a batch", ex);
+        }
     }
 
     /**
@@ -378,6 +443,9 @@ public final class LatentStream implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (decoders != null) {
+            decoders.shutdown();
+        }
         if (reserved) {
             RESERVED.addAndGet(-budget);
             LIVE.decrementAndGet();

@@ -116,6 +116,35 @@ class LatentStreamTest {
         }
     }
 
+    /**
+     * Batches large enough to be decoded on several threads ({@link LatentStream#DECODE_THREADS}), whose rows
+     * straddle window boundaries (a window's buffer goes back to the reader once the next one is asked for): every
+     * sample is still the planned row's, all four arrays of it.
+     */
+    @Test
+    void largeBatchesAcrossWindowBoundariesDecodeThePlannedRows() throws Exception {
+        try (LatentStream s = open(1, 0, 1, 96, 4 * MIB).start(DataCursor.START)) {
+            assertNotEquals(0, s.windowRows() % 96, s.windowRows() + " rows per window: some batch spans two");
+            assertTrue(s.windowsPerEpoch() > 2, s.windowsPerEpoch() + " windows");
+            for (int b = 0; b < 12; b++) { // 6 batches of 96 in epoch 0 (640 rows), then 6 of epoch 1
+                LatentStream.Batch batch = s.next();
+                int epoch = b / 6;
+                long[] order = s.order(epoch, 0);
+                for (int i = 0; i < 96; i++) {
+                    long row = batch.globalIndices()[i];
+                    assertEquals(order[(b % 6) * 96 + i], row);
+                    LatentRecord want = recs.get((int) row);
+                    LatentSubset.Sample got = batch.samples()[i];
+                    assertEquals(want.label(), got.label());
+                    assertArrayEquals(want.mean(), got.mean(), 0f, "batch " + b + " sample " + i);
+                    assertArrayEquals(want.std(), got.std(), 0f);
+                    assertArrayEquals(want.meanFlip(), got.meanFlip(), 0f);
+                    assertArrayEquals(want.stdFlip(), got.stdFlip(), 0f);
+                }
+            }
+        }
+    }
+
     @Test
     void oneStreamWithinItsBudgetReadsTheDatasetOnceAndReshufflesIt() throws Exception {
         try (LatentStream s = open(1, 0, 1, 16, 64 * MIB).start(new DataCursor(1, 32))) {
