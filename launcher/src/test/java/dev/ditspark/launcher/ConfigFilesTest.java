@@ -111,6 +111,8 @@ class ConfigFilesTest {
             assertEquals(0.9999, t.emaDecay(), where);
             assertFalse(t.emaWarmup(), where + ": the paper's constant EMA decay");
             assertTrue(t.horizontalFlip(), where + ": the paper's random horizontal flip");
+            assertEquals(TrainSpec.CONSTANT, t.lrSchedule(), where + ": the paper's constant learning rate");
+            assertEquals(0L, t.lrWarmup(), where + ": no warm-up in the paper");
             assertEquals(8, t.workers(), where);
             assertEquals(50_000, run.checkpoint().every(), where);
             assertEquals("nccl", run.collective().backend(), where);
@@ -126,14 +128,18 @@ class ConfigFilesTest {
     }
 
     /**
-     * The demo departs from the paper in two documented ways: no horizontal flip (Fashion-MNIST's shoes all face
-     * left; mirrored ankle boots are what the classifier calls bags) and an EMA warm-up for its short runs.
+     * The demo departs from the paper in documented ways: no horizontal flip (Fashion-MNIST's shoes all face
+     * left; mirrored ankle boots are what the classifier calls bags), an EMA warm-up for its short runs, and a
+     * cosine learning-rate decay; it trains on two one-thread workers (docs/demo.md).
      */
     @Test
     void demoTrainsWithoutFlipAndWithEmaWarmup() {
         TrainSpec t = RunConfig.load(CONF.resolve("demo.yaml"), List.of()).train();
         assertFalse(t.horizontalFlip(), "demo.yaml train.horizontal_flip");
         assertTrue(t.emaWarmup(), "demo.yaml train.ema_warmup");
+        assertEquals(TrainSpec.COSINE, t.lrSchedule(), "demo.yaml train.lr_schedule");
+        assertEquals(2, t.workers(), "demo.yaml train.workers");
+        assertEquals(1, t.threads(), "demo.yaml train.threads");
         TrainSpec paper = RunConfig.load(CONF.resolve("demo.yaml"),
                 List.of("train.horizontal_flip=true", "train.ema_warmup=false")).train();
         assertTrue(paper.horizontalFlip());
