@@ -106,8 +106,13 @@ public final class TrainCommand implements Callable<Integer> {
             if (StopRequest.reason() != null && r0.finalStep() < run.train().maxSteps()) {
                 return stopped(run, r0.finalStep(), out);
             }
-            out.printf(Locale.ROOT, "trained to step %d on %d workers (loss %.4f); checkpoints in %s%n", r0.finalStep(),
-                    w, r0.lastLoss(), run.checkpoint().uri());
+            if (Double.isNaN(r0.lastLoss())) { // no step ran: the newest checkpoint is already at train.max_steps
+                out.printf(Locale.ROOT, "nothing to do: the run at %s is already at step %d%n", run.checkpoint().uri(),
+                        r0.finalStep());
+            } else {
+                out.printf(Locale.ROOT, "trained to step %d on %d workers (loss %.4f); checkpoints in %s%n",
+                        r0.finalStep(), w, r0.lastLoss(), run.checkpoint().uri());
+            }
             out.flush();
         }
         return 0;
