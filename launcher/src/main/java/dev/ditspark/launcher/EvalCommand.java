@@ -9,6 +9,7 @@ import dev.ditspark.core.eval.InceptionFeatures;
 import dev.ditspark.core.eval.NpzFile;
 import dev.ditspark.core.eval.FashionClassifier;
 import dev.ditspark.core.eval.FashionScoring;
+import dev.ditspark.dataprep.ReferenceFolder;
 import dev.ditspark.spark.DistributedEvaluation;
 import dev.ditspark.spark.LocalSpark;
 import java.io.IOException;

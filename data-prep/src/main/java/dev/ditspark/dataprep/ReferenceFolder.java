@@ -1,9 +1,6 @@
-package dev.ditspark.launcher;
+package dev.ditspark.dataprep;
 
 import dev.ditspark.core.sample.SampleImages;
-import dev.ditspark.dataprep.AdmCenterCrop;
-import dev.ditspark.dataprep.ImageDecoder;
-import dev.ditspark.dataprep.RgbImage;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -32,7 +29,7 @@ import java.util.stream.Stream;
  * so an added, removed or changed file makes a new one. That .npz is then an ordinary reference: its Inception
  * features and statistics are cached next to it by {@link dev.ditspark.core.eval.AdmEvaluation#reference}.
  */
-final class ReferenceFolder {
+public final class ReferenceFolder {
     /** Images per part of the streamed .npz. */
     private static final int PART = 64;
 
@@ -83,7 +80,7 @@ final class ReferenceFolder {
      *
      * @throws IllegalArgumentException the folder holds no images, or a file does not decode (named)
      */
-    static Path prepare(Path dir, int size, Consumer<String> log) throws IOException {
+    public static Path prepare(Path dir, int size, Consumer<String> log) throws IOException {
         List<Path> files = list(dir);
         if (files.isEmpty()) {
             throw new IllegalArgumentException("--ref " + dir + ": no images in the folder (expected DIR/<class>/<image> "
