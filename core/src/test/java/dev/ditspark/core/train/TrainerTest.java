@@ -76,6 +76,13 @@ class TrainerTest {
         }
     }
 
+    /** The weights (and EMA) after one optimizer step in run directory {@code name}, with {@code overrides}. */
+    private Map<String, float[]> oneStep(String name, String... overrides) throws Exception {
+        List<String> all = new ArrayList<>(List.of("checkpoint.uri=" + dir.resolve(name).toUri(), "train.max_steps=1"));
+        all.addAll(List.of(overrides));
+        return train(config(data, all));
+    }
+
     /** Trains {@code cfg} with a stop request (as SIGTERM) after step {@code at}; returns what stopped it. */
     private static String trainUntilStopRequestAt(RunConfig cfg, long at) {
         try (Trainer t = new Trainer(cfg, Collective.local(), Device.cpu(), new Configuration())) {
@@ -120,10 +127,8 @@ class TrainerTest {
      */
     @Test
     void emaWarmupFollowsTheStepAndResumes() throws Exception {
-        Map<String, float[]> constant = train(config(data, List.of("checkpoint.uri=" + dir.resolve("k").toUri(),
-                "train.max_steps=1")));
-        Map<String, float[]> warm = train(config(data, List.of("checkpoint.uri=" + dir.resolve("m").toUri(),
-                "train.max_steps=1", "train.ema_warmup=true")));
+        Map<String, float[]> constant = oneStep("k");
+        Map<String, float[]> warm = oneStep("m", "train.ema_warmup=true");
         for (String name : List.of("final_layer.linear.weight", "y_embedder.embedding_table.weight")) {
             float[] theta1 = constant.get(name);
             assertArrayEquals(theta1, warm.get(name), 0f, name + ": the EMA does not change the training");
@@ -154,10 +159,8 @@ class TrainerTest {
      */
     @Test
     void lrScheduleSetsEachStepsRateAndResumes() throws Exception {
-        Map<String, float[]> constant = train(config(data, List.of("checkpoint.uri=" + dir.resolve("lc").toUri(),
-                "train.max_steps=1")));
-        Map<String, float[]> warm = train(config(data, List.of("checkpoint.uri=" + dir.resolve("lw").toUri(),
-                "train.max_steps=1", "train.lr_warmup=4")));
+        Map<String, float[]> constant = oneStep("lc");
+        Map<String, float[]> warm = oneStep("lw", "train.lr_warmup=4");
         float[] full = constant.get("final_layer.linear.weight");
         float[] quarter = warm.get("final_layer.linear.weight");
         assertTrue(full[0] != 0f || full[1] != 0f, "the step moved the final layer");
