@@ -4,7 +4,9 @@
 Runs each case in both, alternating A B A B (Java first, then PyTorch, per round), each run a fresh process,
 and prints a ready-to-paste Markdown table of per-step medians and Java/PyTorch ratios, wall time and CPU
 time (CPU time: the whole process, every thread; on a shared machine it is the steadier figure). The ratio
-column is the median over rounds of each round's paired ratio.
+column is the median over rounds of each round's paired ratio. "Java JIT" is the part of the Java CPU time that
+the JVM's JIT compiler threads used in the timed window (start-up work a long run pays once; `jit_s` of
+`dit bench`), so a reader can see whether the warm-up was long enough.
 
     python3 tools/bench/run.py --quick         # about 3 minutes on 2 idle cores
     python3 tools/bench/run.py                 # the full set (see CASES), about an hour on 2 cores
@@ -32,7 +34,9 @@ DEMO = os.path.join(ROOT, "conf", "demo.yaml")
 
 # (case, model arguments, label, batch, extra arguments) -- shared by both sides.
 FULL = [
-    ("step", ["--config", DEMO], "demo", "64", ["--iterations", "20", "--warmup", "3"]),
+    # The demo step: 40 warm-up steps (about 7 s) on both sides, so the timed steps are past the JVM's JIT compiling
+    # (which runs on its own threads for the first seconds of a run; the jit column shows what is left of it).
+    ("step", ["--config", DEMO], "demo", "64", ["--iterations", "40", "--warmup", "40"]),
     ("step", ["--model", "DiT-S/2"], "DiT-S/2", "8", ["--iterations", "5", "--warmup", "1"]),
     ("fwdbwd", ["--model", "DiT-S/8"], "DiT-S/8", "8", ["--iterations", "10", "--warmup", "2"]),
     ("fwdbwd", ["--model", "DiT-S/2"], "DiT-S/2", "8", ["--iterations", "5", "--warmup", "1"]),
@@ -160,7 +164,8 @@ def main():
 def brief(row):
     if "peak_mb" in row:
         return "%s MB" % row["peak_mb"]
-    return "%.4f s wall, %.4f s CPU" % (float(row["wall_s"]), float(row["cpu_s"]))
+    jit = " (JIT %.4f)" % float(row["jit_s"]) if "jit_s" in row else ""
+    return "%.4f s wall, %.4f s CPU%s" % (float(row["wall_s"]), float(row["cpu_s"]), jit)
 
 
 def med(xs):
@@ -171,8 +176,8 @@ def table(timing, memory):
     out = []
     if timing:
         out.append("| case | model | batch | threads | Java wall s/step | PyTorch wall s/step | wall ratio "
-                   "| Java CPU s/step | PyTorch CPU s/step | CPU ratio |")
-        out.append("|---|---|---|---|---|---|---|---|---|---|")
+                   "| Java CPU s/step | of which Java JIT | PyTorch CPU s/step | CPU ratio |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for case, label, batch, t, extra, pairs in timing:
             name = case if case != "sample" else "sample (DDPM %s, cfg %s)" % (
                 extra[extra.index("--steps") + 1], extra[extra.index("--cfg-scale") + 1])
@@ -180,9 +185,11 @@ def table(timing, memory):
             pw = [float(b["wall_s"]) for _, b in pairs]
             jc = [float(a["cpu_s"]) for a, _ in pairs]
             pc = [float(b["cpu_s"]) for _, b in pairs]
-            out.append("| %s | %s | %s | %d | %.4f | %.4f | %.2f | %.4f | %.4f | %.2f |" % (
+            jit = [float(a["jit_s"]) for a, _ in pairs if "jit_s" in a]
+            out.append("| %s | %s | %s | %d | %.4f | %.4f | %.2f | %.4f | %s | %.4f | %.2f |" % (
                 name, label, batch, t, med(jw), med(pw), med([a / b for a, b in zip(jw, pw)]),
-                med(jc), med(pc), med([a / b for a, b in zip(jc, pc) if b > 0] or [float("nan")])))
+                med(jc), "%.4f" % med(jit) if jit else "-", med(pc),
+                med([a / b for a, b in zip(jc, pc) if b > 0] or [float("nan")])))
     if memory:
         out.append("")
         out.append("| case | model | batch | threads | Java peak MB | PyTorch peak MB | ratio | Java after init MB "
