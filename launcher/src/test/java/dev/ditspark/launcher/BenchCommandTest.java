@@ -29,7 +29,7 @@ class BenchCommandTest {
 
     private static Matcher result(String out, String benchCase) {
         Matcher m = Pattern.compile("(?m)^result case=" + benchCase + " model=tiny\\.yaml batch=(\\d+) threads=1 (.*)"
-                + "steps=(\\d+) wall_s=([0-9.]+) cpu_s=([0-9.]+)$").matcher(out);
+                + "steps=(\\d+) wall_s=([0-9.]+) cpu_s=([0-9.]+)(?: jit_s=([0-9.]+))?$").matcher(out);
         assertTrue(m.find(), out);
         return m;
     }
@@ -43,6 +43,8 @@ class BenchCommandTest {
         assertEquals("4", m.group(1));
         assertEquals("3", m.group(3)); // the warm-up step is not counted
         assertTrue(Double.parseDouble(m.group(4)) > 0, r.all());
+        assertTrue(m.group(6) != null && Double.parseDouble(m.group(6)) <= Double.parseDouble(m.group(5)),
+                "the JIT's share of the CPU time is printed (Linux) and is part of it: " + r.all());
     }
 
     @Test
