@@ -131,25 +131,10 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
 
     /** {@code inner}, and each line rank 0 logs goes to the driver's metrics through the accumulator. */
     private TrainingListener reportingProgress(TrainingListener inner) {
-        return new TrainingListener() {
-            @Override
-            public void onStart(long firstStep, long maxSteps) {
-                inner.onStart(firstStep, maxSteps);
-            }
-
-            @Override
-            public void onStep(StepMetrics m) {
-                inner.onStep(m);
-            }
-
-            @Override
-            public void onCheckpoint(long step, String uri) {
-                inner.onCheckpoint(step, uri);
-            }
-
+        return new TrainingListener.Forwarding(inner) {
             @Override
             public void onLog(dev.ditspark.core.train.MetricsRecord r) {
-                inner.onLog(r);
+                super.onLog(r);
                 progress.add(new TrainingProgress(r.step(), r.loss(), r.imagesPerSecond()));
             }
         };
@@ -157,28 +142,13 @@ final class TrainingTask extends AbstractFunction1<Iterator<Integer>, Iterator<W
 
     /** {@code inner}, after a check that ends the run at the first step after Spark killed the task. */
     private static TrainingListener stopWhenKilled(BarrierTaskContext ctx, int rank, TrainingListener inner) {
-        return new TrainingListener() {
-            @Override
-            public void onStart(long firstStep, long maxSteps) {
-                inner.onStart(firstStep, maxSteps);
-            }
-
+        return new TrainingListener.Forwarding(inner) {
             @Override
             public void onStep(StepMetrics m) {
                 if (ctx.isInterrupted()) {
                     throw new IllegalStateException("rank " + rank + ": task killed by Spark at step " + m.step());
                 }
-                inner.onStep(m);
-            }
-
-            @Override
-            public void onCheckpoint(long step, String uri) {
-                inner.onCheckpoint(step, uri);
-            }
-
-            @Override
-            public void onLog(dev.ditspark.core.train.MetricsRecord r) {
-                inner.onLog(r);
+                super.onStep(m);
             }
         };
     }

@@ -17,4 +17,33 @@ public interface TrainingListener {
     /** Every train.log_every steps, on rank 0 only: the line it adds to metrics.jsonl ({@link MetricsHistory}). */
     default void onLog(MetricsRecord record) {
     }
+
+    /** Passes every hook to {@code inner}; a subclass overrides the hooks it adds to (and calls super). */
+    class Forwarding implements TrainingListener {
+        private final TrainingListener inner;
+
+        public Forwarding(TrainingListener inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public void onStart(long firstStep, long maxSteps) {
+            inner.onStart(firstStep, maxSteps);
+        }
+
+        @Override
+        public void onStep(StepMetrics metrics) {
+            inner.onStep(metrics);
+        }
+
+        @Override
+        public void onCheckpoint(long step, String uri) {
+            inner.onCheckpoint(step, uri);
+        }
+
+        @Override
+        public void onLog(MetricsRecord record) {
+            inner.onLog(record);
+        }
+    }
 }
