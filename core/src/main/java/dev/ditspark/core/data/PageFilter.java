@@ -40,8 +40,9 @@ final class PageFilter {
 
     /**
      * Whether every projected column chunk of {@code block} has an offset index; false for shards of older
-     * writers (parquet-mr before 1.11, e.g. Spark 3.0/3.1) and for row groups copied by
-     * {@code ParquetFileWriter.appendFile}, which drops the indexes. Read from the footer: no I/O.
+     * writers (parquet-mr before 1.11, e.g. Spark 3.0/3.1), of pyarrow unless asked ({@code write_page_index=True})
+     * and for row groups copied by {@code ParquetFileWriter.appendFile}, which drops the indexes. Read from the
+     * footer: no I/O.
      */
     static boolean indexed(BlockMetaData block, MessageType projection) {
         int found = 0;
