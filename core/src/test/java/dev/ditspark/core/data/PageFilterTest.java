@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ditspark.core.data.LatentDataset.RowGroup;
+import dev.ditspark.core.testing.LogCapture;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -301,9 +302,22 @@ class PageFilterTest {
             assertFalse(PageFilter.indexed(b, LatentSchema.TRAINING_PROJECTION), "the copy has no offset index");
             assertTrue(b.getColumns().stream().allMatch(c -> c.getOffsetIndexReference() == null));
         }
-        LatentSubset whole = read(ds, g, 0, g.rows());
-        for (long[] p : pieces(g, pageStarts)) {
-            assertRows(whole, p[0], read(ds, g, p[0], (int) p[1]), g, "piece " + Arrays.toString(p));
+        String logger = LatentDataset.class.getName();
+        org.apache.logging.log4j.Level level = org.apache.logging.log4j.LogManager.getLogger(logger).getLevel();
+        org.apache.logging.log4j.core.config.Configurator.setLevel(logger, org.apache.logging.log4j.Level.DEBUG);
+        try (LogCapture log = new LogCapture()) {
+            LatentSubset whole = read(ds, g, 0, g.rows());
+            for (long[] p : pieces(g, pageStarts)) {
+                assertRows(whole, p[0], read(ds, g, p[0], (int) p[1]), g, "piece " + Arrays.toString(p));
+            }
+            read(ds, groups.get(0), 5, 10);
+            // One DEBUG line for the file, however many pieces; nothing louder.
+            List<String> said = log.text().lines().filter(l -> l.contains("no offset index")).toList();
+            assertEquals(1, said.size(), said.toString());
+            assertTrue(said.get(0).startsWith("DEBUG") && said.get(0).contains(g.shard().file()), said.get(0));
+            assertTrue(log.text().lines().noneMatch(l -> l.startsWith("WARN") || l.startsWith("ERROR")), log.text());
+        } finally {
+            org.apache.logging.log4j.core.config.Configurator.setLevel(logger, level);
         }
         // Whole column chunks: a tenth of the group costs what the whole group does.
         long all = bytesToRead(ds, g, 0, g.rows());
