@@ -9,6 +9,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -16,6 +18,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.apache.parquet.HadoopReadOptions;
 import org.apache.parquet.ParquetReadOptions;
 import org.apache.parquet.column.ColumnDescriptor;
@@ -46,20 +50,29 @@ import org.apache.parquet.schema.Type;
  *
  * <p>Shards are read with Parquet's column readers (no record assembly, no {@code source} column) several
  * at a time, each straight into its place in the share; a missing, truncated or corrupt shard (pages carry
- * CRCs, which are verified) fails with an error naming the shard file.
+ * CRCs, which are verified) fails with an error naming the shard file. A read of part of a row group (a
+ * streaming window or a rank's block that cuts it) fetches and decompresses only the pages holding its rows,
+ * found by the shard's offset index ({@link PageFilter}); a shard without one is read whole column chunk by
+ * column chunk, as before.
  */
 public final class LatentDataset {
+
+    private static final Logger LOG = LogManager.getLogger(LatentDataset.class);
 
     private final String uri;
     private final Configuration conf;
     private final DatasetManifest manifest;
     private final int readThreads;
+    /** Shards found without an offset index, so that saying so takes one DEBUG line per file. */
+    private final Set<String> unindexed;
 
-    private LatentDataset(String uri, Configuration conf, DatasetManifest manifest, int readThreads) {
+    private LatentDataset(String uri, Configuration conf, DatasetManifest manifest, int readThreads,
+                          Set<String> unindexed) {
         this.uri = uri;
         this.conf = conf;
         this.manifest = manifest;
         this.readThreads = readThreads;
+        this.unindexed = unindexed;
     }
 
     /** Opens the dataset at {@code uri} (any Hadoop file system) with a default Hadoop configuration. */
@@ -74,7 +87,8 @@ public final class LatentDataset {
         if (m.count() > Integer.MAX_VALUE) {
             throw new DatasetFormatException(uri, "count " + m.count() + " exceeds what one reader indexes");
         }
-        return new LatentDataset(uri, conf, m, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        return new LatentDataset(uri, conf, m, Math.min(4, Runtime.getRuntime().availableProcessors()),
+                ConcurrentHashMap.newKeySet());
     }
 
     /** This dataset read with {@code threads} shards in flight at once (default min(4, cores)). */
@@ -82,7 +96,7 @@ public final class LatentDataset {
         if (threads <= 0) {
             throw new IllegalArgumentException("threads must be > 0, got " + threads);
         }
-        return new LatentDataset(uri, conf, manifest, threads);
+        return new LatentDataset(uri, conf, manifest, threads, unindexed);
     }
 
     public String uri() {
@@ -187,22 +201,17 @@ public final class LatentDataset {
         String name = path.toString();
         try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(path, conf), readOptions())) {
             MessageType projection = checkAndProject(name, reader, read.shard());
-            String createdBy = reader.getFooter().getFileMetaData().getCreatedBy();
             long rowGroupStart = 0;
             long wantFrom = read.skip();
             long wantTo = read.skip() + read.take();
-            for (BlockMetaData block : reader.getRowGroups()) {
-                long rowGroupEnd = rowGroupStart + block.getRowCount();
-                if (rowGroupStart >= wantTo) {
-                    break;
-                }
-                if (rowGroupEnd <= wantFrom) {
-                    reader.skipNextRowGroup();
-                } else {
+            List<BlockMetaData> blocks = reader.getRowGroups();
+            for (int i = 0; i < blocks.size() && rowGroupStart < wantTo; i++) {
+                long rowGroupEnd = rowGroupStart + blocks.get(i).getRowCount();
+                if (rowGroupEnd > wantFrom) {
                     long skip = Math.max(0, wantFrom - rowGroupStart);
                     int take = (int) (Math.min(wantTo, rowGroupEnd) - rowGroupStart - skip);
                     int position = read.position() + (int) (rowGroupStart + skip - wantFrom);
-                    decode(name, reader.readNextRowGroup(), projection, createdBy, skip, take, into, position);
+                    readPiece(name, reader, projection, i, skip, take, into, position);
                 }
                 rowGroupStart = rowGroupEnd;
             }
@@ -253,10 +262,40 @@ public final class LatentDataset {
         String name = path.toString();
         try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(path, conf), readOptions())) {
             MessageType projection = checkAndProject(name, reader, group.shard());
-            decode(name, reader.readRowGroup(group.index()), projection,
-                    reader.getFooter().getFileMetaData().getCreatedBy(), skip, take, sink, position);
+            readPiece(name, reader, projection, group.index(), skip, take, sink, position);
         } catch (IOException | RuntimeException e) {
             throw shardFailure(name, e);
+        }
+    }
+
+    /**
+     * Rows {@code [skip, skip + take)} of row group {@code index}: when that is a strict part of the group and the
+     * shard has an offset index, only the pages holding them ({@link PageFilter}); otherwise the whole column
+     * chunks, skipping {@code skip} rows value by value.
+     */
+    private void readPiece(String name, ParquetFileReader reader, MessageType projection, int index, long skip,
+                           int take, RowSink sink, int position) throws IOException {
+        if (take == 0) {
+            return;
+        }
+        BlockMetaData block = reader.getRowGroups().get(index);
+        String createdBy = reader.getFooter().getFileMetaData().getCreatedBy();
+        boolean part = skip > 0 || skip + take < block.getRowCount();
+        if (part && PageFilter.indexed(block, projection)) {
+            PageFilter.checkIndex(name, reader, index, projection);
+            try (PageReadStore pages = PageFilter.checked(name, index,
+                    reader.readFilteredRowGroup(index, PageFilter.rows(skip, skip + take - 1)))) {
+                // The store's column readers start at row skip: nothing to skip here.
+                decode(name, pages, projection, createdBy, 0, skip, take, sink, position);
+            }
+            return;
+        }
+        if (part && unindexed.add(name)) {
+            LOG.debug("{}: no offset index (written by {}); pieces of its row groups read whole column chunks", name,
+                    createdBy);
+        }
+        try (PageReadStore pages = reader.readRowGroup(index)) {
+            decode(name, pages, projection, createdBy, skip, skip, take, sink, position);
         }
     }
 
@@ -275,14 +314,20 @@ public final class LatentDataset {
         return projection;
     }
 
+    /**
+     * Decodes {@code take} rows into {@code into} from {@code position} on, after skipping {@code skip} rows of each
+     * column; {@code firstRow} is the first taken row's number in its row group (for messages).
+     */
     private static void decode(String name, PageReadStore pages, MessageType projection, String createdBy, long skip,
-                               int take, RowSink into, int position) {
+                               long firstRow, int take, RowSink into, int position) {
         var columns = new ColumnReadStoreImpl(pages, new GroupRecordConverter(projection).getRootConverter(), projection,
                 createdBy);
-        readLabels(name, columns.getColumnReader(column(projection, LatentSchema.LABEL)), skip, take, position, into);
+        readLabels(name, columns.getColumnReader(column(projection, LatentSchema.LABEL)), skip, firstRow, take, position,
+                into);
         for (Field f : Field.values()) {
             String col = LatentSchema.ARRAYS.get(f.ordinal());
-            readArrays(name, col, columns.getColumnReader(column(projection, col)), skip, take, position, into.store(f));
+            readArrays(name, col, columns.getColumnReader(column(projection, col)), skip, firstRow, take, position,
+                    into.store(f));
         }
     }
 
@@ -325,7 +370,8 @@ public final class LatentDataset {
         return schema.getColumnDescription(new String[] {name});
     }
 
-    private static void readLabels(String file, ColumnReader r, long skip, int take, int position, RowSink into) {
+    private static void readLabels(String file, ColumnReader r, long skip, long firstRow, int take, int position,
+                                   RowSink into) {
         int maxDef = r.getDescriptor().getMaxDefinitionLevel();
         for (long i = 0; i < skip; i++) {
             r.skip();
@@ -334,11 +380,11 @@ public final class LatentDataset {
         int numClasses = into.numClasses();
         for (int i = 0; i < take; i++) {
             if (r.getCurrentDefinitionLevel() < maxDef) {
-                throw new DatasetFormatException(file, "row " + (skip + i) + ": label is null");
+                throw new DatasetFormatException(file, "row " + (firstRow + i) + ": label is null");
             }
             int label = r.getInteger();
             if (label < 0 || label >= numClasses) {
-                throw new DatasetFormatException(file, "row " + (skip + i) + ": label " + label + " outside [0, "
+                throw new DatasetFormatException(file, "row " + (firstRow + i) + ": label " + label + " outside [0, "
                         + numClasses + ")");
             }
             into.setLabel(position + i, label);
@@ -346,8 +392,8 @@ public final class LatentDataset {
         }
     }
 
-    private static void readArrays(String file, String col, ColumnReader r, long skip, int take, int position,
-                                   ByteStore store) {
+    private static void readArrays(String file, String col, ColumnReader r, long skip, long firstRow, int take,
+                                   int position, ByteStore store) {
         int maxDef = r.getDescriptor().getMaxDefinitionLevel();
         for (long i = 0; i < skip; i++) {
             r.skip();
@@ -355,11 +401,11 @@ public final class LatentDataset {
         }
         for (int i = 0; i < take; i++) {
             if (r.getCurrentDefinitionLevel() < maxDef) {
-                throw new DatasetFormatException(file, "row " + (skip + i) + ": " + col + " is null");
+                throw new DatasetFormatException(file, "row " + (firstRow + i) + ": " + col + " is null");
             }
             Binary b = r.getBinary();
             if (b.length() != store.recordBytes()) {
-                throw new DatasetFormatException(file, "row " + (skip + i) + ": " + col + " has " + b.length()
+                throw new DatasetFormatException(file, "row " + (firstRow + i) + ": " + col + " has " + b.length()
                         + " bytes, the manifest's shape and dtype need " + store.recordBytes());
             }
             ByteBuffer bytes = b.toByteBuffer();

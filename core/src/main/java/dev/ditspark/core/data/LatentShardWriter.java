@@ -47,6 +47,7 @@ public final class LatentShardWriter implements AutoCloseable {
         private boolean writeManifest = true;
         private boolean overwrite;
         private long rowGroupBytes = ParquetWriter.DEFAULT_BLOCK_SIZE;
+        private int pageBytes = ParquetWriter.DEFAULT_PAGE_SIZE;
 
         private Builder(String datasetUri, DatasetManifest layout) {
             this.datasetUri = datasetUri;
@@ -110,6 +111,12 @@ public final class LatentShardWriter implements AutoCloseable {
             return this;
         }
 
+        /** Parquet page size in bytes (default 1 MiB); small values let tests cut row groups into many pages. */
+        Builder pageBytes(int bytes) {
+            this.pageBytes = bytes;
+            return this;
+        }
+
         public LatentShardWriter open() throws IOException {
             return new LatentShardWriter(this);
         }
@@ -133,6 +140,7 @@ public final class LatentShardWriter implements AutoCloseable {
     private final String shardPrefix;
     private final boolean writeManifest;
     private final long rowGroupBytes;
+    private final int pageBytes;
     private final List<Shard> shards = new ArrayList<>();
 
     private ParquetWriter<LatentRecord> current;
@@ -155,6 +163,7 @@ public final class LatentShardWriter implements AutoCloseable {
         this.shardPrefix = b.shardPrefix;
         this.writeManifest = b.writeManifest;
         this.rowGroupBytes = b.rowGroupBytes;
+        this.pageBytes = b.pageBytes;
         if (writeManifest) {
             clearExisting(b.overwrite);
         }
@@ -219,6 +228,7 @@ public final class LatentShardWriter implements AutoCloseable {
                 .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
                 .withCompressionCodec(compression)
                 .withRowGroupSize(rowGroupBytes)
+                .withPageSize(pageBytes)
                 // Arrays and sources are unique per row: dictionaries and min/max statistics only cost.
                 .withDictionaryEncoding(false)
                 .withDictionaryEncoding(LatentSchema.LABEL, true)
