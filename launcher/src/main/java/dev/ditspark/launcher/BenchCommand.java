@@ -63,6 +63,11 @@ public final class BenchCommand implements Callable<Integer> {
                     + "per CPU-second; --iterations timed epochs).")
     int[] latentPx;
 
+    @Option(names = "--codec", paramLabel = "CODEC",
+            description = "loader with --latent-px: the shards' page compression (uncompressed, snappy, zstd, gzip, ...; "
+                    + "default: what dit prepare writes for latents, uncompressed).")
+    String codec;
+
     @Option(names = "--rows", defaultValue = "0",
             description = "loader with --latent-px: rows to write (default: 500 MiB of arrays, 16000 at 256 px).")
     int rows;
@@ -122,7 +127,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
             case "loader" -> {
                 if (latentPx != null) {
-                    ShardReadBenchmark.runLatents(latentPx, rows, iterations, null, memoryMb, spec.commandLine().getOut());
+                    ShardReadBenchmark.runLatents(latentPx, rows, iterations, null, memoryMb, codec(), spec.commandLine().getOut());
                 } else {
                     ShardReadBenchmark.run(images, iterations, null, memoryMb, spec.commandLine().getOut());
                 }
@@ -131,6 +136,20 @@ public final class BenchCommand implements Callable<Integer> {
             }
             default -> throw new IllegalArgumentException(
                     "bench: model, step, fwdbwd, sample, memory, allreduce or loader, got " + what);
+        }
+    }
+
+    /** --codec as Parquet's codec name, or null for the writer's default for latents. */
+    private org.apache.parquet.hadoop.metadata.CompressionCodecName codec() {
+        if (codec == null) {
+            return null;
+        }
+        try {
+            return org.apache.parquet.hadoop.metadata.CompressionCodecName.valueOf(codec.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--codec: unknown codec '" + codec + "'; one of "
+                    + java.util.Arrays.stream(org.apache.parquet.hadoop.metadata.CompressionCodecName.values())
+                            .map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toList());
         }
     }
 

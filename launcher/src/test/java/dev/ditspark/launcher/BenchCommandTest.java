@@ -140,13 +140,22 @@ class BenchCommandTest {
     void loaderStreamsOnlyTheRandomLatentsWhenAskedForTheirSize() {
         DitRun r = DitRun.of("bench", "loader", "--latent-px", "256", "--rows", "300", "--iterations", "2");
         assertEquals(0, r.code(), r.all());
-        assertTrue(r.out().contains("random latents 4x32x32 float16 (256 px), snappy: 300 rows"), r.all());
+        // What dit prepare writes for latents (uncompressed), with the shards' size against the raw arrays.
+        assertTrue(Pattern.compile("random latents 4x32x32 float16 \\(256 px\\), uncompressed: 300 rows, written in "
+                + "[0-9.]+ s, [0-9.]+ MiB of shards \\(1\\.0[0-9] of the arrays' raw size\\)").matcher(r.out()).find(), r.all());
         assertTrue(!r.out().contains("Fashion-MNIST"), r.all());
         for (int run = 1; run <= 2; run++) {
             assertTrue(Pattern.compile("(?m)^  streamed, 1 stream, run " + run + ": [0-9.]+ s \\([0-9.]+ s CPU\\), +[0-9]+ "
                     + "samples/s, +[0-9]+ rows per CPU-second, .*CPU in the consumer's next\\(\\)").matcher(r.out())
                     .find(), r.all());
         }
+        DitRun snappy = DitRun.of("bench", "loader", "--latent-px", "256", "--rows", "300", "--iterations", "1",
+                "--codec", "snappy");
+        assertEquals(0, snappy.code(), snappy.all());
+        assertTrue(snappy.out().contains("(256 px), snappy: 300 rows"), snappy.all());
+        DitRun badCodec = DitRun.of("bench", "loader", "--latent-px", "256", "--codec", "rar");
+        assertEquals(2, badCodec.code(), badCodec.all());
+        assertTrue(badCodec.err().contains("--codec: unknown codec 'rar'; one of [uncompressed, snappy"), badCodec.all());
         DitRun bad = DitRun.of("bench", "loader", "--latent-px", "100");
         assertEquals(2, bad.code(), bad.all());
         assertTrue(bad.err().contains("--latent-px: image sides must be positive multiples of 8, got 100"), bad.all());

@@ -81,9 +81,9 @@ public final class ShardReadBenchmark {
                 String uri = work.resolve("latent-" + side).toUri().toString();
                 int rows = side == 32 ? 16_000 : 4_000;
                 long t0 = System.nanoTime();
-                writeLatents(uri, rows, side, CompressionCodecName.SNAPPY, conf);
-                out.printf("%nrandom latents 4x%dx%d float16 (%d px), snappy: %d rows, written in %.1f s%n", side, side,
-                        side * 8, rows, (System.nanoTime() - t0) / 1e9);
+                CompressionCodecName used = writeLatents(uri, rows, side, null, conf);
+                out.printf("%nrandom latents 4x%dx%d float16 (%d px), %s: %d rows, written in %.1f s%n", side, side,
+                        side * 8, used.name().toLowerCase(java.util.Locale.ROOT), rows, (System.nanoTime() - t0) / 1e9);
                 whole(uri, conf, 4).print(out, "  whole share, 4 threads");
                 stream(uri, conf, budget, 256).print(out, "  streamed, 1 stream");
             }
@@ -108,6 +108,15 @@ public final class ShardReadBenchmark {
      */
     public static void runLatents(int[] pxs, int rows, int repeats, Path workDir, long memoryMb, PrintWriter out)
             throws IOException {
+        runLatents(pxs, rows, repeats, workDir, memoryMb, null, out);
+    }
+
+    /**
+     * {@link #runLatents(int[], int, int, Path, long, PrintWriter)} with the shards' page compression: {@code codec},
+     * or null for what {@code dit prepare} writes for latents ({@link LatentShardWriter#defaultCompression}).
+     */
+    public static void runLatents(int[] pxs, int rows, int repeats, Path workDir, long memoryMb,
+                                  CompressionCodecName codec, PrintWriter out) throws IOException {
         Path work = workDir != null ? workDir : Files.createTempDirectory("shard-read-bench");
         out.printf("random latents, streamed: %d cores, budget %d MiB, work dir %s%n",
                 Runtime.getRuntime().availableProcessors(), memoryMb, work);
@@ -120,9 +129,11 @@ public final class ShardReadBenchmark {
                 int n = rows > 0 ? rows : (int) Math.max(256, (500L << 20) / (4L * 2 * 4 * side * side));
                 String uri = work.resolve("latent-" + side).toUri().toString();
                 long t0 = System.nanoTime();
-                writeLatents(uri, n, side, CompressionCodecName.SNAPPY, new Configuration());
-                out.printf("%nrandom latents 4x%dx%d float16 (%d px), snappy: %d rows, written in %.1f s%n", side, side,
-                        px, n, (System.nanoTime() - t0) / 1e9);
+                CompressionCodecName used = writeLatents(uri, n, side, codec, new Configuration());
+                long raw = (long) n * 4 * 4 * side * side * 2; // four float16 arrays of 4×side×side per row
+                out.printf("%nrandom latents 4x%dx%d float16 (%d px), %s: %d rows, written in %.1f s, %.1f MiB of shards "
+                                + "(%.2f of the arrays' raw size)%n", side, side, px, used.name().toLowerCase(java.util.Locale.ROOT),
+                        n, (System.nanoTime() - t0) / 1e9, fileBytes(uri) / 1048576.0, fileBytes(uri) / (double) raw);
                 int batch = Math.min(256, n);
                 stream(uri, new Configuration(), memoryMb << 20, batch); // warm-up (JIT)
                 for (int i = 0; i < Math.max(1, repeats); i++) {
@@ -222,14 +233,18 @@ public final class ShardReadBenchmark {
                 .getProcessCpuTime() / 1e9;
     }
 
-    /** Random float16 latents of shape 4×side×side (the paper's VAE at 8·side px), 10 classes, in 1,000-row shards. */
-    public static void writeLatents(String uri, int rows, int side, CompressionCodecName codec, Configuration conf)
-            throws IOException {
+    /**
+     * Random float16 latents of shape 4×side×side (the paper's VAE at 8·side px), 10 classes, in 1,000-row shards,
+     * with page compression {@code codec} (null: the writer's default for latents); returns the codec used.
+     */
+    public static CompressionCodecName writeLatents(String uri, int rows, int side, CompressionCodecName codec,
+                                                    Configuration conf) throws IOException {
         DatasetManifest layout = DatasetManifest.describe(4, side, side, LatentDType.FLOAT16, "random", 0.18215, side * 8,
                 FashionMnist.CLASS_NAMES, "random latents");
         java.util.SplittableRandom r = new java.util.SplittableRandom(1);
         int n = 4 * side * side;
-        try (LatentShardWriter w = LatentShardWriter.to(uri, layout).conf(conf).compression(codec).rowsPerShard(1000)
+        CompressionCodecName used = codec != null ? codec : LatentShardWriter.defaultCompression(layout);
+        try (LatentShardWriter w = LatentShardWriter.to(uri, layout).conf(conf).compression(used).rowsPerShard(1000)
                 .overwrite(true).open()) {
             for (int i = 0; i < rows; i++) {
                 float[][] a = new float[4][n];
@@ -241,6 +256,7 @@ public final class ShardReadBenchmark {
                 w.write(new LatentRecord(r.nextInt(10), a[0], a[1], a[2], a[3], "random/" + i));
             }
         }
+        return used;
     }
 
     /** The JVM's used heap sampled every 2 ms on a daemon thread; {@link #peak} is the largest sample. */

@@ -42,7 +42,7 @@ public final class LatentShardWriter implements AutoCloseable {
         private final DatasetManifest layout;
         private Configuration conf;
         private int rowsPerShard;
-        private CompressionCodecName compression = CompressionCodecName.SNAPPY;
+        private CompressionCodecName compression; // null: by the layout, see compression(...)
         private String shardPrefix = "part";
         private boolean writeManifest = true;
         private boolean overwrite;
@@ -72,8 +72,10 @@ public final class LatentShardWriter implements AutoCloseable {
         }
 
         /**
-         * Page compression (default SNAPPY: pixel data and zero stds shrink a lot, latents a little, and it
-         * decompresses at GB/s; UNCOMPRESSED reads fastest for incompressible latents).
+         * Page compression. The default depends on the arrays ({@link #defaultCompression}): SNAPPY for pixels
+         * (encoder "none": pixel data and zero stds shrink a lot), UNCOMPRESSED for encoder latents, whose float16
+         * values snappy does not shrink (random-latent shards: 1.00 of their raw size, docs/benchmarks.md) while
+         * reading it through Parquet's decompressor costs the streaming reader about a quarter of its CPU per row.
          */
         public Builder compression(CompressionCodecName codec) {
             this.compression = codec;
@@ -152,6 +154,11 @@ public final class LatentShardWriter implements AutoCloseable {
     private boolean closed;
     private DatasetManifest manifest;
 
+    /** SNAPPY for a pixel dataset (encoder "none"), UNCOMPRESSED for encoder latents; see Builder.compression. */
+    public static CompressionCodecName defaultCompression(DatasetManifest layout) {
+        return layout.isPixels() ? CompressionCodecName.SNAPPY : CompressionCodecName.UNCOMPRESSED;
+    }
+
     private LatentShardWriter(Builder b) throws IOException {
         this.datasetUri = b.datasetUri;
         this.layout = b.layout;
@@ -159,7 +166,7 @@ public final class LatentShardWriter implements AutoCloseable {
         this.dir = new Path(b.datasetUri);
         this.fs = dir.getFileSystem(conf);
         this.rowsPerShard = b.rowsPerShard;
-        this.compression = b.compression;
+        this.compression = b.compression != null ? b.compression : defaultCompression(b.layout);
         this.shardPrefix = b.shardPrefix;
         this.writeManifest = b.writeManifest;
         this.rowGroupBytes = b.rowGroupBytes;

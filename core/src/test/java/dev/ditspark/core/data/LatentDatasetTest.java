@@ -158,6 +158,40 @@ class LatentDatasetTest {
         }
     }
 
+    /** Latents (an encoder named) are written uncompressed, pixels (encoder "none") with snappy, unless told. */
+    @Test
+    void theDefaultCompressionFollowsWhatTheArraysHold() throws Exception {
+        DatasetManifest pixels = DatasetManifest.describe(2, 3, 4, LatentDType.FLOAT16, DatasetManifest.NO_ENCODER, 1.0, 4,
+                CLASSES, "unit test");
+        Object[][] cases = {
+            {layout(LatentDType.FLOAT16), null, CompressionCodecName.UNCOMPRESSED},
+            {pixels, null, CompressionCodecName.SNAPPY},
+            {layout(LatentDType.FLOAT16), CompressionCodecName.SNAPPY, CompressionCodecName.SNAPPY},
+        };
+        for (int c = 0; c < cases.length; c++) {
+            String uri = uri("codec-" + c);
+            DatasetManifest m = (DatasetManifest) cases[c][0];
+            LatentShardWriter.Builder b = LatentShardWriter.to(uri, m);
+            if (cases[c][1] != null) {
+                b.compression((CompressionCodecName) cases[c][1]);
+            }
+            List<LatentRecord> recs = records(5, 24, 3);
+            try (LatentShardWriter w = b.open()) {
+                for (LatentRecord r : recs) {
+                    w.write(r);
+                }
+            }
+            org.apache.hadoop.fs.Path shard = new org.apache.hadoop.fs.Path(uri, "part-00000.parquet");
+            try (var reader = org.apache.parquet.hadoop.ParquetFileReader.open(
+                    org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(shard, new org.apache.hadoop.conf.Configuration()))) {
+                for (var column : reader.getRowGroups().get(0).getColumns()) {
+                    assertEquals(cases[c][2], column.getCodec(), "case " + c + ", column " + column.getPath());
+                }
+            }
+            assertEquals(recs.get(4).label(), LatentDataset.open(uri).loadAll().label(4), "case " + c + " reads back");
+        }
+    }
+
     @Test
     void subsetsPartitionTheIndexSpaceWithEqualCounts() throws Exception {
         String uri = uri("split");
