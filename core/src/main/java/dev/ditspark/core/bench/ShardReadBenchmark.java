@@ -201,7 +201,9 @@ public final class ShardReadBenchmark {
 
     /**
      * Streams one epoch of one stream (one worker) with a budget of {@code budget} bytes in batches of {@code batch},
-     * every sample decoded to float as the trainer takes it; the time includes the first window's wait.
+     * every sample decoded to float as the trainer takes it (the pair of arrays of the orientation the paper's random
+     * mirror draws for it, {@link dev.ditspark.core.train.TrainingBatch#mirrored}); the time includes the first
+     * window's wait.
      */
     public static Result stream(String uri, Configuration conf, long budget, int batch) throws IOException {
         LatentDataset ds = LatentDataset.open(uri, conf);
@@ -214,7 +216,7 @@ public final class ShardReadBenchmark {
             try (LatentStream s = LatentStream.open(ds, 0, 1, 0, 1, batch, budget).start(DataCursor.START)) {
                 int batches = s.shareSize() / batch;
                 for (int b = 0; b < batches; b++) {
-                    s.next();
+                    s.next(dev.ditspark.core.train.TrainingBatch.mirrored(0, b, true));
                 }
                 double sec = (System.nanoTime() - t0) / 1e9;
                 long rows = (long) batches * batch;

@@ -294,6 +294,17 @@ public final class LatentStream implements AutoCloseable {
      * @throws UncheckedIOException when a shard cannot be read
      */
     public synchronized Batch next() {
+        return next(null);
+    }
+
+    /**
+     * {@link #next()}, decoding of each sample only the pair of arrays the trainer will use: the mirrored ones
+     * (mean_flip, std_flip) where {@code mirrored} says so for the sample's global index, else mean and std. Half
+     * the decoding (float16 to float) and half the floats of {@code next()}; the other pair of each sample is null.
+     *
+     * @param mirrored whether the sample with this global index is taken mirrored; null decodes both pairs
+     */
+    public synchronized Batch next(java.util.function.LongPredicate mirrored) {
         if (cursor == null) {
             throw new IllegalStateException("not started");
         }
@@ -313,7 +324,7 @@ public final class LatentStream implements AutoCloseable {
                     rows[slot + k] = w.order[(position + k) % windowRows];
                     global[slot + k] = w.global[rows[slot + k]];
                 }
-                decode(w, rows, slot, run, samples);
+                decode(w, rows, slot, run, samples, mirrored);
                 i += run;
             }
         }
@@ -321,12 +332,12 @@ public final class LatentStream implements AutoCloseable {
         return new Batch(at, cursor, samples, global);
     }
 
-    /** {@code out[from + k] = w.sample(rows[from + k])} for k in [0, count), shared with the decoder threads. */
-    private void decode(Window w, int[] rows, int from, int count, Sample[] out) {
+    /** {@code out[from + k] = w.sample(rows[from + k], ...)} for k in [0, count), shared with the decoder threads. */
+    private void decode(Window w, int[] rows, int from, int count, Sample[] out, java.util.function.LongPredicate mirrored) {
         int tasks = decoders == null ? 1 : Math.min(DECODE_THREADS + 1, Math.max(1, count / DECODE_CHUNK));
         if (tasks == 1) {
             for (int k = from; k < from + count; k++) {
-                out[k] = w.sample(rows[k]);
+                out[k] = w.sample(rows[k], mirrored);
             }
             return;
         }
@@ -336,12 +347,12 @@ public final class LatentStream implements AutoCloseable {
             int hi = from + (int) ((long) count * (t + 1) / tasks);
             others.add(decoders.submit(() -> {
                 for (int k = lo; k < hi; k++) {
-                    out[k] = w.sample(rows[k]);
+                    out[k] = w.sample(rows[k], mirrored);
                 }
             }));
         }
         for (int k = from, hi = from + count / tasks; k < hi; k++) { // the first share on this thread
-            out[k] = w.sample(rows[k]);
+            out[k] = w.sample(rows[k], mirrored);
         }
         try {
             for (Future<?> f : others) {
@@ -483,11 +494,17 @@ public final class LatentStream implements AutoCloseable {
             System.arraycopy(rows.stores, 0, stores, 0, stores.length);
         }
 
-        Sample sample(int row) {
+        /** Row {@code row} decoded: both pairs, or (with {@code mirrored}) only the one taken. */
+        Sample sample(int row, java.util.function.LongPredicate mirrored) {
             int n = manifest.elementsPerArray();
-            float[][] a = new float[4][n];
+            boolean both = mirrored == null;
+            boolean flip = !both && mirrored.test(global[row]);
+            float[][] a = new float[4][];
             for (int f = 0; f < 4; f++) {
-                stores[f].decode(row, manifest.dtype(), a[f], 0);
+                if (both || (f >= 2) == flip) { // fields 0, 1: mean, std; 2, 3: their mirrors
+                    a[f] = new float[n];
+                    stores[f].decode(row, manifest.dtype(), a[f], 0);
+                }
             }
             return new Sample(labels[row], a[0], a[1], a[2], a[3]);
         }

@@ -15,15 +15,32 @@ public final class LatentSubset implements LatentDataset.RowSink {
         MEAN, STD, MEAN_FLIP, STD_FLIP
     }
 
-    /** One row, decoded: the label and the four C×H×W arrays. */
+    /**
+     * One row, decoded: the label and the four C×H×W arrays. A stream that knows which orientation the trainer
+     * will take ({@link LatentStream#next(java.util.function.LongPredicate)}) decodes only that pair and leaves the
+     * other null.
+     */
     public record Sample(int label, float[] mean, float[] std, float[] meanFlip, float[] stdFlip) {
-        /** The posterior of the image ({@code flip} false) or of its mirror. */
+        /**
+         * The posterior of the image ({@code flip} false) or of its mirror.
+         *
+         * @throws IllegalStateException if that pair was not decoded
+         */
         public float[] mean(boolean flip) {
-            return flip ? meanFlip : mean;
+            return decoded(flip ? meanFlip : mean, flip);
         }
 
+        /** @throws IllegalStateException if that pair was not decoded */
         public float[] std(boolean flip) {
-            return flip ? stdFlip : std;
+            return decoded(flip ? stdFlip : std, flip);
+        }
+
+        private static float[] decoded(float[] a, boolean flip) {
+            if (a == null) {
+                throw new IllegalStateException("the " + (flip ? "mirrored" : "unmirrored") + " arrays of this sample "
+                        + "were not decoded: the stream was told the other orientation");
+            }
+            return a;
         }
     }
 

@@ -425,7 +425,8 @@ public final class Trainer implements AutoCloseable {
      */
     private StepMetrics trainStep() {
         long t0 = System.nanoTime();
-        LatentStream.Batch drawn = data.next();
+        // Only the orientation each sample is drawn in is decoded (TrainingBatch.draw takes the same choice).
+        LatentStream.Batch drawn = data.next(TrainingBatch.mirrored(spec.seed(), step, spec.horizontalFlip()));
         if (drawn.cursor().epoch() != epoch || drawn.cursor().position() != positionInEpoch) {
             throw new IllegalStateException("data stream at " + drawn.cursor() + ", trainer at epoch " + epoch + " sample "
                     + positionInEpoch);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.ditspark.core.data.LatentSubset;
 import java.util.SplittableRandom;
+import java.util.function.LongPredicate;
 
 /**
  * One micro-batch ready for the diffusion loss, drawn per sample (see {@link SampleRandomness}) in this order:
@@ -14,6 +15,18 @@ import java.util.SplittableRandom;
  * draws do not depend on that setting.
  */
 public record TrainingBatch(float[] x0, long[] labels, long[] timesteps, float[] noise, int size, Shape sampleShape) {
+
+    /**
+     * Whether {@link #draw} at {@code step} takes the sample with a given global index mirrored: the first value of
+     * its per-sample generator ({@link SampleRandomness#forSample}), as {@code draw} consumes it. Lets the data
+     * stream decode only the arrays the step uses ({@link dev.ditspark.core.data.LatentStream#next(LongPredicate)}).
+     */
+    public static LongPredicate mirrored(long seed, long step, boolean horizontalFlip) {
+        if (!horizontalFlip) {
+            return globalIndex -> false;
+        }
+        return globalIndex -> SampleRandomness.forSample(seed, step, globalIndex).nextBoolean();
+    }
 
     /**
      * Draws the batch for {@code samples} (with their global dataset indices) at optimizer step {@code step};
@@ -30,7 +43,7 @@ public record TrainingBatch(float[] x0, long[] labels, long[] timesteps, float[]
         long[] t = new long[n];
         for (int i = 0; i < n; i++) {
             SplittableRandom rng = SampleRandomness.forSample(seed, step, globalIndices[i]);
-            boolean flip = rng.nextBoolean() && horizontalFlip;
+            boolean flip = rng.nextBoolean() && horizontalFlip; // mirrored(...) reads the same first value
             labels[i] = rng.nextDouble() < dropProb ? nullClass : samples[i].label();
             t[i] = rng.nextInt(numTimesteps);
             float[] mean = samples[i].mean(flip);

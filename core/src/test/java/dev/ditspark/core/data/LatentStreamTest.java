@@ -145,6 +145,36 @@ class LatentStreamTest {
         }
     }
 
+    /**
+     * Told each sample's orientation (as the trainer's per-sample coin decides it), the stream decodes that pair of
+     * arrays exactly and leaves the other undecoded; asking a sample for the other pair fails instead of giving
+     * wrong floats. Batches span windows and decoder threads as above.
+     */
+    @Test
+    void toldTheOrientationTheStreamDecodesOnlyThatPair() throws Exception {
+        java.util.function.LongPredicate mirrored = row -> Long.hashCode(row * 0x9E3779B97F4A7C15L) % 3 == 0;
+        int mirroredSeen = 0;
+        try (LatentStream s = open(1, 0, 1, 96, 4 * MIB).start(DataCursor.START)) {
+            for (int b = 0; b < 6; b++) {
+                LatentStream.Batch batch = s.next(mirrored);
+                for (int i = 0; i < 96; i++) {
+                    long row = batch.globalIndices()[i];
+                    LatentRecord want = recs.get((int) row);
+                    LatentSubset.Sample got = batch.samples()[i];
+                    boolean flip = mirrored.test(row);
+                    mirroredSeen += flip ? 1 : 0;
+                    assertEquals(want.label(), got.label());
+                    assertArrayEquals(flip ? want.meanFlip() : want.mean(), got.mean(flip), 0f, "batch " + b + " sample " + i);
+                    assertArrayEquals(flip ? want.stdFlip() : want.std(), got.std(flip), 0f);
+                    IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                            () -> got.mean(!flip));
+                    assertTrue(e.getMessage().contains("were not decoded"), e.getMessage());
+                }
+            }
+        }
+        assertTrue(mirroredSeen > 100 && mirroredSeen < 300, mirroredSeen + " of 576 mirrored: both kinds were drawn");
+    }
+
     @Test
     void oneStreamWithinItsBudgetReadsTheDatasetOnceAndReshufflesIt() throws Exception {
         try (LatentStream s = open(1, 0, 1, 16, 64 * MIB).start(new DataCursor(1, 32))) {

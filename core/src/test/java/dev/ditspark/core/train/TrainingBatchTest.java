@@ -67,4 +67,31 @@ class TrainingBatchTest {
         assertArrayEquals(on.noise(), off.noise(), 0f);
         assertEquals(N, off.size());
     }
+
+    /**
+     * {@link TrainingBatch#mirrored} names the orientation draw takes for each sample, so samples holding only that
+     * pair (what the stream decodes when told it) give the same batch as samples holding both.
+     */
+    @Test
+    void mirroredNamesTheOrientationDrawTakes() {
+        LatentSubset.Sample[] full = samples();
+        for (boolean flip : new boolean[] {true, false}) {
+            java.util.function.LongPredicate mirrored = TrainingBatch.mirrored(7, 3, flip);
+            LatentSubset.Sample[] half = new LatentSubset.Sample[N];
+            int taken = 0;
+            for (int i = 0; i < N; i++) {
+                boolean m = mirrored.test(1000 + i);
+                taken += m ? 1 : 0;
+                LatentSubset.Sample f = full[i];
+                half[i] = m ? new LatentSubset.Sample(f.label(), null, null, f.meanFlip(), f.stdFlip())
+                        : new LatentSubset.Sample(f.label(), f.mean(), f.std(), null, null);
+            }
+            assertTrue(flip ? taken > 16 && taken < 48 : taken == 0, "mirrored " + taken);
+            TrainingBatch a = draw(full, flip);
+            TrainingBatch b = draw(half, flip); // throws if it wanted a pair mirrored(...) did not name
+            assertArrayEquals(a.x0(), b.x0(), 0f);
+            assertArrayEquals(a.noise(), b.noise(), 0f);
+            assertArrayEquals(a.labels(), b.labels());
+        }
+    }
 }
