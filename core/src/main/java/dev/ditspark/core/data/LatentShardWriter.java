@@ -74,7 +74,7 @@ public final class LatentShardWriter implements AutoCloseable {
         /**
          * Page compression. The default depends on the arrays ({@link #defaultCompression}): SNAPPY for pixels
          * (encoder "none": pixel data and zero stds shrink a lot), UNCOMPRESSED for encoder latents, whose float16
-         * values snappy does not shrink (random-latent shards: 1.00 of their raw size, docs/benchmarks.md) while
+         * values snappy barely shrinks (random-latent shards: 1.00 of their raw size, docs/benchmarks.md) while
          * reading it through Parquet's decompressor costs the streaming reader about a quarter of its CPU per row.
          */
         public Builder compression(CompressionCodecName codec) {
