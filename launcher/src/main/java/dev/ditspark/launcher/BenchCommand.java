@@ -35,7 +35,9 @@ import picocli.CommandLine.Model.CommandSpec;
             "fwdbwd (forward+backward alone), sample (DDPM steps with guidance through the sampler),",
             "memory (peak resident memory of forward+backward, one fresh process per batch, and bytes per sample),",
             "allreduce (tcp ring vs socket copy on loopback, ring model for 8-64 GPUs), loader (shard reading: whole and streamed).",
-            "step, fwdbwd, sample and memory print 'result case=...' lines: median wall and mean CPU seconds per step."})
+            "step, fwdbwd, sample and memory print 'result case=...' lines: median wall and mean CPU seconds per step,",
+            "and jit_s, the part of that CPU the JVM's JIT compiler threads used (start-up work a long run pays once;",
+            "raise --warmup to shrink it; Linux only)."})
 public final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -98,7 +100,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--iterations", defaultValue = "5", description = "Timed iterations; the median is reported.")
     int iterations;
 
-    @Option(names = "--warmup", defaultValue = "1", description = "Untimed iterations first.")
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed iterations first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
     @Option(names = "--threads", description = "libtorch intra-op threads (default: all cores).")
@@ -109,6 +111,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (codec != null && !("loader".equals(what) && latentPx != null)) {
+            throw new IllegalArgumentException("--codec: only with 'loader --latent-px' (the other cases write fixed codecs)");
+        }
         switch (what) {
             case "model" -> {
                 return model();
@@ -139,18 +144,27 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** The Parquet codecs this build writes and reads (LZO and Brotli need libraries it does not ship). */
+    private static final java.util.List<org.apache.parquet.hadoop.metadata.CompressionCodecName> CODECS = java.util.List.of(
+            org.apache.parquet.hadoop.metadata.CompressionCodecName.UNCOMPRESSED,
+            org.apache.parquet.hadoop.metadata.CompressionCodecName.SNAPPY,
+            org.apache.parquet.hadoop.metadata.CompressionCodecName.GZIP,
+            org.apache.parquet.hadoop.metadata.CompressionCodecName.ZSTD,
+            org.apache.parquet.hadoop.metadata.CompressionCodecName.LZ4,
+            org.apache.parquet.hadoop.metadata.CompressionCodecName.LZ4_RAW);
+
     /** --codec as Parquet's codec name, or null for the writer's default for latents. */
     private org.apache.parquet.hadoop.metadata.CompressionCodecName codec() {
         if (codec == null) {
             return null;
         }
-        try {
-            return org.apache.parquet.hadoop.metadata.CompressionCodecName.valueOf(codec.toUpperCase(java.util.Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--codec: unknown codec '" + codec + "'; one of "
-                    + java.util.Arrays.stream(org.apache.parquet.hadoop.metadata.CompressionCodecName.values())
-                            .map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toList());
+        for (var c : CODECS) {
+            if (c.name().equalsIgnoreCase(codec)) {
+                return c;
+            }
         }
+        throw new IllegalArgumentException("--codec: unknown or unavailable codec '" + codec + "'; one of "
+                + CODECS.stream().map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).toList());
     }
 
     private int threads() {

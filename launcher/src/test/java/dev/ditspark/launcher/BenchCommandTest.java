@@ -155,7 +155,14 @@ class BenchCommandTest {
         assertTrue(snappy.out().contains("(256 px), snappy: 300 rows"), snappy.all());
         DitRun badCodec = DitRun.of("bench", "loader", "--latent-px", "256", "--codec", "rar");
         assertEquals(2, badCodec.code(), badCodec.all());
-        assertTrue(badCodec.err().contains("--codec: unknown codec 'rar'; one of [uncompressed, snappy"), badCodec.all());
+        assertTrue(badCodec.err().contains("--codec: unknown or unavailable codec 'rar'; one of [uncompressed, snappy"),
+                badCodec.all());
+        DitRun lzo = DitRun.of("bench", "loader", "--latent-px", "256", "--codec", "lzo"); // Parquet names it, no library
+        assertEquals(2, lzo.code(), lzo.all());
+        assertTrue(lzo.err().contains("--codec: unknown or unavailable codec 'lzo'"), lzo.all());
+        DitRun notLatents = DitRun.of("bench", "loader", "--codec", "zstd");
+        assertEquals(2, notLatents.code(), notLatents.all());
+        assertTrue(notLatents.err().contains("--codec: only with 'loader --latent-px'"), notLatents.all());
         DitRun bad = DitRun.of("bench", "loader", "--latent-px", "100");
         assertEquals(2, bad.code(), bad.all());
         assertTrue(bad.err().contains("--latent-px: image sides must be positive multiples of 8, got 100"), bad.all());

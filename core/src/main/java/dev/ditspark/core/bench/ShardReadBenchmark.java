@@ -96,7 +96,8 @@ public final class ShardReadBenchmark {
 
     /**
      * Only the random-latent streamed case, the trainer's path at the paper's row sizes: for each side in
-     * {@code pxs} (256 or 512 px: 4×32×32 or 4×64×64 float16, snappy, 1,000-row shards) writes {@code rows} rows
+     * {@code pxs} (256 or 512 px: 4×32×32 or 4×64×64 float16, uncompressed as {@code dit prepare} writes latents,
+     * 1,000-row shards) writes {@code rows} rows
      * (0: 16,000 at 256 px, 4,000 at 512 px, 500 MiB of arrays each) and streams them one epoch, once untimed (JIT)
      * and {@code repeats} times timed, printing each run's rows/s and rows per CPU-second of this process.
      *

@@ -43,6 +43,9 @@ public record StepTimings(double[] wallSeconds, double[] cpuSeconds, double jitS
     /**
      * CPU seconds used so far by this JVM's JIT compiler threads (their names start with "C1 Compiler" or "C2
      * Compiler"), from Linux's /proc/self/task; NaN where that cannot be read (another OS). Resolution 10 ms.
+     * Only threads alive now count: a JVM with {@code -XX:+UseDynamicNumberOfCompilerThreads} (JDK 17's default)
+     * may stop surplus compiler threads on a many-core machine and their time leaves with them, so {@code bin/dit
+     * bench} starts its JVM with that option off; elsewhere the difference of two readings is a lower bound.
      */
     public static double jitCpuSeconds() {
         long ticks = 0;
@@ -164,8 +167,10 @@ public record StepTimings(double[] wallSeconds, double[] cpuSeconds, double jitS
             if (n == 0) {
                 throw new IllegalStateException("no timed step ran (" + seen + " steps, " + skip + " warm-up)");
             }
-            // A window cut short (fewer steps ran than kept) has no end reading: its JIT time is unknown.
-            return new StepTimings(Arrays.copyOf(wall, n), Arrays.copyOf(cpu, n), jitAtWindowEnd - jitAtWindowStart);
+            // A window cut short (fewer steps ran than kept) has no end reading: its JIT time is unknown, as it is
+            // when a compiler thread that ended took more time with it than the others added (negative).
+            double jit = jitAtWindowEnd - jitAtWindowStart;
+            return new StepTimings(Arrays.copyOf(wall, n), Arrays.copyOf(cpu, n), jit >= 0 ? jit : Double.NaN);
         }
     }
 }

@@ -75,7 +75,8 @@ public final class LatentShardWriter implements AutoCloseable {
          * Page compression. The default depends on the arrays ({@link #defaultCompression}): SNAPPY for pixels
          * (encoder "none": pixel data and zero stds shrink a lot), UNCOMPRESSED for encoder latents, whose float16
          * values snappy barely shrinks (random-latent shards: 1.00 of their raw size, docs/benchmarks.md) while
-         * reading it through Parquet's decompressor costs the streaming reader about a quarter of its CPU per row.
+         * reading it through Parquet's decompressor costs the streaming reader's threads about a quarter of their CPU per
+         * row.
          */
         public Builder compression(CompressionCodecName codec) {
             this.compression = codec;

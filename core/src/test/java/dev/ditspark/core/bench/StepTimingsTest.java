@@ -41,7 +41,6 @@ class StepTimingsTest {
         StepTimings t = clock.timings();
         assertEquals(2, t.steps());
         assertTrue(Double.isFinite(t.jitSeconds()) && t.jitSeconds() >= 0, "window JIT seconds " + t.jitSeconds());
-        assertTrue(StepTimings.jitCpuSeconds() >= before, "the compilers' CPU time never goes down");
     }
 
     private static Map<String, String> parse(String line) {
