@@ -377,18 +377,21 @@ class LatentDatasetTest {
         }
     }
 
+    /** The shard schema as a Spark DataFrame writes it: every column nullable (optional). */
+    static final MessageType NULLABLE_SCHEMA = org.apache.parquet.schema.MessageTypeParser.parseMessageType("""
+            message spark_schema {
+              optional int32 label;
+              optional binary mean;
+              optional binary std;
+              optional binary mean_flip;
+              optional binary std_flip;
+              optional binary source (STRING);
+            }""");
+
     @Test
     void shardsWrittenByOthersWithOptionalColumnsAreRead() throws Exception {
         // A Spark DataFrame writes nullable (optional) columns; the reader accepts them as long as no value is null.
-        MessageType optional = org.apache.parquet.schema.MessageTypeParser.parseMessageType("""
-                message spark_schema {
-                  optional int32 label;
-                  optional binary mean;
-                  optional binary std;
-                  optional binary mean_flip;
-                  optional binary std_flip;
-                  optional binary source (STRING);
-                }""");
+        MessageType optional = NULLABLE_SCHEMA;
         String uri = uri("spark");
         org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(uri, "part-00000.parquet");
         org.apache.parquet.hadoop.example.GroupWriteSupport.setSchema(optional, new Configuration());

@@ -159,15 +159,7 @@ class PageFilterTest {
      */
     @Test
     void aShardOfNullableColumnsFromAnotherParquetWriterHasAnIndexAndReadsTheSameRows() throws Exception {
-        MessageType nullable = org.apache.parquet.schema.MessageTypeParser.parseMessageType("""
-                message spark_schema {
-                  optional int32 label;
-                  optional binary mean;
-                  optional binary std;
-                  optional binary mean_flip;
-                  optional binary std_flip;
-                  optional binary source (STRING);
-                }""");
+        MessageType nullable = LatentDatasetTest.NULLABLE_SCHEMA;
         String other = dir.resolve("spark").toUri().toString();
         org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(other, "part-00000.parquet");
         Configuration conf = new Configuration();
